@@ -1,0 +1,1 @@
+"""Hyperparameter optimisation of the tuner itself: performance score, meta-strategies, HPO loop."""

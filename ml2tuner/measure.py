@@ -1,0 +1,73 @@
+"""Measurement results and the Measurer protocol that every backend implements.
+
+A measurer profiles configurations of one `Space`, given as indices. `cost` is seconds per run
+(lower is better) for valid configurations and None otherwise. `profile_time` is the wall time
+that profiling the configuration took (or, for the simulator and replay, stands for).
+"""
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from .space import Space
+
+
+class Status(str, enum.Enum):
+    OK = "ok"
+    COMPILE_ERROR = "compile_error"
+    RUNTIME_ERROR = "runtime_error"
+    WRONG_ANSWER = "wrong_answer"
+    TIMEOUT = "timeout"
+
+
+@dataclass
+class MeasureResult:
+    index: int
+    config: dict
+    status: Status
+    cost: float | None = None          # seconds per run
+    cycles: int | None = None
+    gflops: float | None = None
+    counters: dict = field(default_factory=dict)
+    hidden: dict = field(default_factory=dict)   # hidden features from compiling
+    profile_time: float = 0.0          # seconds spent (or simulated) profiling this config
+    error: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return self.status == Status.OK
+
+    def to_record(self) -> dict:
+        return {"index": int(self.index), "config": self.config, "status": self.status.value,
+                "cost": self.cost, "cycles": self.cycles, "gflops": self.gflops,
+                "counters": self.counters, "hidden": self.hidden,
+                "profile_time": self.profile_time, "error": self.error}
+
+    @classmethod
+    def from_record(cls, r: dict) -> "MeasureResult":
+        return cls(index=int(r["index"]), config=r["config"], status=Status(r["status"]),
+                   cost=r.get("cost"), cycles=r.get("cycles"), gflops=r.get("gflops"),
+                   counters=r.get("counters") or {}, hidden=r.get("hidden") or {},
+                   profile_time=float(r.get("profile_time") or 0.0), error=r.get("error", ""))
+
+
+class Measurer(ABC):
+    """A backend that profiles configurations of `self.space`."""
+
+    space: Space
+    #: floating-point operations of the workload, to turn cost into GFLOPS (None if unknown)
+    flops: float | None = None
+
+    @abstractmethod
+    def measure(self, indices) -> list[MeasureResult]:
+        """Profile each configuration; one result per index, in order."""
+
+    def hidden_features(self, indices) -> list[dict | None]:
+        """Compile without running: hidden features per index, None where compiling fails.
+        Backends without a compiler return None for all (Model A then stays unused)."""
+        return [None] * len(indices)
+
+    def describe(self) -> dict:
+        """Metadata for a trace header."""
+        return {"space": self.space.to_dict()}

@@ -1,0 +1,100 @@
+"""Simulation mode: a measurer that answers from exhaustive data instead of running anything.
+
+The simulated clock follows "Tuning the Tuner" (arXiv 2509.26300): the first visit of a
+configuration charges its recorded profile time (compile + verification + benchmark; failures
+keep their recorded compile time, so they cost time too); a repeat visit is free, as a tuner
+would read it from its own cache.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import SpaceError
+from .kt_cache import ExhaustiveData, load_exhaustive
+from .measure import Measurer, MeasureResult, Status
+
+
+class ReplayMeasurer(Measurer):
+    """Replays `data`. `profile_time` of each result is what that visit charged (0 on a
+    repeat), so the sum over all results equals `clock`.
+
+    Counters: `n_visits` (all measured indices), `n_unique` (distinct configurations),
+    `n_invalid` (distinct configurations that were not OK).
+    """
+
+    def __init__(self, data: ExhaustiveData, flops: float | None = None):
+        self.data = data
+        self.space = data.space
+        self.flops = flops if flops is not None else data.flops
+        self.reset()
+
+    @classmethod
+    def from_file(cls, path, flops: float | None = None) -> "ReplayMeasurer":
+        """A KT cache (.json[.gz], native or T4) or an exhaustive ml2tuner trace (.jsonl[.gz])."""
+        return cls(load_exhaustive(path), flops=flops)
+
+    def reset(self) -> None:
+        """Forget all visits and set the clock to zero (a fresh tuning run on the same data)."""
+        self.clock = 0.0
+        self.n_visits = 0
+        self.n_invalid = 0
+        self._visited = np.zeros(len(self.space), dtype=bool)
+
+    @property
+    def n_unique(self) -> int:
+        return int(self._visited.sum())
+
+    def visited(self, index: int) -> bool:
+        return bool(self._visited[self._check([index])[0]])
+
+    def _check(self, indices) -> np.ndarray:
+        idx = np.asarray(indices)
+        if idx.ndim != 1 or (idx.size and not np.issubdtype(idx.dtype, np.integer)):
+            raise SpaceError(f"indices must be a sequence of integers, got {indices!r}")
+        idx = idx.astype(np.int64)
+        bad = idx[(idx < 0) | (idx >= len(self.space))]
+        if bad.size:
+            raise SpaceError(f"index {int(bad[0])} outside the space of size {len(self.space)}")
+        return idx
+
+    def measure(self, indices) -> list[MeasureResult]:
+        idx = self._check(indices)      # all checked before any is charged
+        d = self.data
+        out = []
+        for i in idx.tolist():
+            st = Status(d.status[i])
+            charge = 0.0
+            if not self._visited[i]:
+                self._visited[i] = True
+                charge = float(d.profile_time[i])
+                self.clock += charge
+                self.n_invalid += st != Status.OK
+            self.n_visits += 1
+            cost = float(d.cost[i]) if st == Status.OK else None
+            gflops = (self.flops / cost / 1e9
+                      if cost is not None and cost > 0 and self.flops else None)
+            hidden = d.hidden[i] if d.hidden is not None else None
+            out.append(MeasureResult(
+                index=i, config=self.space.index_to_config(i), status=st, cost=cost,
+                gflops=gflops, hidden=dict(hidden) if hidden else {}, profile_time=charge,
+                error=str(d.error[i]) if d.error is not None and d.error[i] else ""))
+        return out
+
+    def hidden_features(self, indices) -> list[dict | None]:
+        """Recorded hidden features (None for compile errors) when the data has them, else all
+        None. Replaying them is free: the clock charges compile time only through `measure`."""
+        idx = self._check(indices)
+        if self.data.hidden is None:
+            return [None] * idx.size
+        return [None if self.data.hidden[i] is None else dict(self.data.hidden[i])
+                for i in idx.tolist()]
+
+    def describe(self) -> dict:
+        m = self.data.meta
+        return {"space": self.space.to_dict(),
+                "replay": {k: m[k] for k in ("source", "format", "objective", "maximize",
+                                             "cost_unit", "device_name", "kernel_name")
+                           if k in m}}
+
+
+__all__ = ["ReplayMeasurer"]

@@ -1,0 +1,180 @@
+"""Trace files: append-only JSON Lines, one header record, then one record per measurement.
+
+    {"record": "header", "schema": 1, "space": {...}, "accel": {...}, "workload": "...", ...}
+    {"record": "measure", "seq": 0, "index": 17, "config": {...}, "status": "ok", "cost": ...}
+
+Writers flush and fsync every record, so a run killed at any moment loses nothing it measured.
+Readers name the file and line of a malformed record; a truncated *last* line (a write cut off
+by a kill) is skipped and reported as a warning. Plain or gzip-compressed (`.gz`).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import gzip
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from . import __version__
+from .errors import TraceFormatError, UserError
+from .measure import MeasureResult, Status
+from .space import Space
+
+SCHEMA_VERSION = 1
+
+
+def _open_text(path: Path, mode: str):
+    if str(path).endswith(".gz"):
+        return gzip.open(path, mode + "t", encoding="utf-8")
+    return open(path, mode, encoding="utf-8")
+
+
+def make_header(space: Space, /, **meta) -> dict:
+    h = {"record": "header", "schema": SCHEMA_VERSION, "tool": f"ml2tuner {__version__}",
+         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+         "space": space.to_dict()}
+    meta.pop("space", None)   # the Space object given is the authority
+    h.update(meta)
+    return h
+
+
+@dataclass
+class Trace:
+    path: str
+    header: dict
+    results: list[MeasureResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def space(self) -> Space:
+        return Space.from_dict(self.header["space"])
+
+
+def iter_records(path) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, record) for every record; the header is the first one yielded."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"trace file not found: {path}")
+    try:
+        with _open_text(path, "r") as f:
+            lines = f.readlines()
+    except (OSError, EOFError, UnicodeDecodeError) as e:
+        raise UserError(f"cannot read trace {path}: {e}") from None
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            if n == len(lines) and not line.endswith("\n"):
+                yield n, {"record": "truncated"}
+                return
+            raise TraceFormatError(path, n, f"not valid JSON ({e.msg})") from None
+        if not isinstance(rec, dict) or "record" not in rec:
+            raise TraceFormatError(path, n, "a record must be a JSON object with a 'record' field")
+        yield n, rec
+
+
+def read_trace(path) -> Trace:
+    header, results, warnings = None, [], []
+    for n, rec in iter_records(path):
+        kind = rec["record"]
+        if kind == "truncated":
+            warnings.append(f"{path}:{n}: truncated last line skipped (interrupted write)")
+        elif kind == "header":
+            if header is not None:
+                raise TraceFormatError(path, n, "a second header record")
+            if rec.get("schema") != SCHEMA_VERSION:
+                raise TraceFormatError(path, n, f"unsupported schema {rec.get('schema')!r} "
+                                                f"(this ml2tuner reads {SCHEMA_VERSION})")
+            if "space" not in rec:
+                raise TraceFormatError(path, n, "header lacks 'space'")
+            header = rec
+        elif kind == "measure":
+            if header is None:
+                raise TraceFormatError(path, n, "a measurement before the header")
+            try:
+                results.append(MeasureResult.from_record(rec))
+            except (KeyError, ValueError, TypeError) as e:
+                raise TraceFormatError(path, n, f"malformed measurement ({e!r})") from None
+        else:
+            raise TraceFormatError(path, n, f"unknown record type {kind!r}")
+    if header is None:
+        raise TraceFormatError(path, 1, "empty trace: no header record")
+    return Trace(str(path), header, results, warnings)
+
+
+class TraceWriter:
+    """Appends measurements to a trace, creating it (with `header`) when absent or empty.
+
+    Appending to an existing trace requires the same space, so a resumed run cannot mix spaces.
+    """
+
+    def __init__(self, path, header: dict):
+        self.path = Path(path)
+        if str(self.path).endswith(".gz"):
+            raise UserError("traces are written uncompressed; compress finished traces with gzip")
+        self.seq = 0
+        if self.path.exists() and self.path.stat().st_size > 0:
+            old = read_trace(self.path)
+            if old.header["space"] != header["space"]:
+                raise UserError(f"{self.path} holds a trace of another space; "
+                                "choose another --trace file")
+            self.seq = len(old.results)
+            self._repair_tail()
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._write_line(header)
+
+    def _repair_tail(self):
+        """Drop a truncated last line so appended records start on a fresh line."""
+        with open(self.path, "rb+") as f:
+            data = f.read()
+            if data and not data.endswith(b"\n"):
+                cut = data.rfind(b"\n") + 1
+                f.truncate(cut)
+
+    def _write_line(self, rec: dict):
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(rec, separators=(",", ":")) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def append(self, result: MeasureResult, **extra):
+        rec = {"record": "measure", "seq": self.seq}
+        rec.update(result.to_record())
+        rec.update(extra)
+        self._write_line(rec)
+        self.seq += 1
+
+
+def write_trace(path, header: dict, results) -> None:
+    """Write a whole trace at once (plain or .gz); used for exhaustive traces."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _open_text(path, "w") as f:
+        f.write(json.dumps(header, separators=(",", ":")) + "\n")
+        for seq, r in enumerate(results):
+            rec = {"record": "measure", "seq": seq}
+            rec.update(r.to_record())
+            f.write(json.dumps(rec, separators=(",", ":")) + "\n")
+
+
+def to_dataframe(trace: Trace):
+    """One row per measurement: knob columns, status, cost, cycles, gflops, counters, hidden."""
+    import pandas as pd
+    rows = []
+    for r in trace.results:
+        row = dict(r.config)
+        row.update(index=r.index, status=r.status.value, cost=r.cost, cycles=r.cycles,
+                   gflops=r.gflops, profile_time=r.profile_time)
+        row.update({f"counter.{k}": v for k, v in r.counters.items()})
+        row.update({f"hidden.{k}": v for k, v in r.hidden.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+__all__ = ["SCHEMA_VERSION", "Trace", "TraceWriter", "iter_records", "make_header", "read_trace",
+           "to_dataframe", "write_trace", "Status"]

@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+
+from ml2tuner.accel.compiler import CompileError, Program, make_space
+from ml2tuner.accel.hardware import load_hardware
+from ml2tuner.accel.measurer import AccelMeasurer
+from ml2tuner.accel.timing import simulate
+from ml2tuner.accel.workloads import parse_workload
+from ml2tuner.measure import Status
+
+
+def valid_programs(layer, accel="vta-1x16", step=1):
+    hw, wl = load_hardware(accel), parse_workload(layer)
+    sp = make_space(wl, hw)
+    for i in range(0, len(sp), step):
+        try:
+            p = Program(wl, hw, sp.index_to_config(i))
+        except CompileError:
+            continue
+        if p.runtime_fault() is None:
+            yield p
+
+
+@pytest.mark.parametrize("layer,accel", [("resnet18.C2", "vta-1x16"), ("resnet18.C7", "vta-1x16"),
+                                         ("resnet18.C11", "vta-zcu102")])
+def test_no_valid_config_beats_the_roofline(layer, accel):
+    n = 0
+    for p in valid_programs(layer, accel):
+        r = simulate(p)
+        c, hw = r.counters, p.hw
+        compute = c["gemm_counter"] + 2 * c["alu_counter"]
+        dma_load = (c["inp_load_nbytes"] + c["wgt_load_nbytes"]) / hw.bus_bytes
+        dma_store = c["out_store_nbytes"] / hw.bus_bytes
+        assert r.cycles >= max(compute, dma_load, dma_store)
+        assert p.wl.flops / (r.cycles / (hw.clock_mhz * 1e6)) / 1e9 <= hw.peak_gflops
+        n += 1
+    assert n > 50
+
+
+def test_steady_state_jumps_are_exact():
+    progs = list(valid_programs("resnet18.C3", step=9))
+    assert len(progs) >= 15
+    saved = 0
+    for p in progs:
+        a, b = simulate(p), simulate(p, jump=False)
+        assert (a.cycles, a.busy, a.counters, a.insn_counts) == \
+            (b.cycles, b.busy, b.counters, b.insn_counts)
+        saved += b.simulated_insns - a.simulated_insns
+    assert saved > 0
+
+
+def test_counters_match_compile_time_analysis():
+    for p in valid_programs("resnet18.C5", step=11):
+        r, hf = simulate(p), p.hidden_features()
+        for k in ("inp_load_nbytes", "wgt_load_nbytes", "uop_load_nbytes", "out_store_nbytes",
+                  "gemm_counter", "alu_counter"):
+            assert r.counters[k] == hf[k], k
+        assert sum(r.insn_counts.values()) == hf["insn_total"]
+
+
+def test_two_virtual_threads_hide_load_latency():
+    hw, wl = load_hardware("vta-1x16"), parse_workload("resnet18.C9")
+    cfg = {"tile_b": 1, "tile_h": 7, "tile_w": 7, "tile_ci": 1, "tile_co": 1,
+           "oc_nthread": 1, "h_nthread": 1}
+    one = simulate(Program(wl, hw, cfg))
+    assert one.busy[0] > 1.5 * one.busy[1]               # load-bound tile
+    two = simulate(Program(wl, hw, {**cfg, "oc_nthread": 2}))
+    assert two.cycles < 0.9 * one.cycles
+    # ... and without overlap one thread takes at least the sum of its load and compute work
+    assert one.cycles >= 0.95 * (one.busy[0] + one.busy[1] - one.counters["uop_load_nbytes"])
+
+
+def test_measurer_statuses_profile_time_and_determinism():
+    m = AccelMeasurer("vta-1x16", "resnet18.C9")
+    res = m.measure(np.arange(len(m.space)))
+    by = {s: [r for r in res if r.status == s] for s in Status}
+    assert by[Status.OK] and by[Status.COMPILE_ERROR] and by[Status.RUNTIME_ERROR]
+    prof = m.hw.profiling
+    for r in by[Status.COMPILE_ERROR]:
+        assert r.profile_time == prof["compile_fail_s"] and r.cost is None and not r.hidden
+    for r in by[Status.OK]:
+        assert r.profile_time > prof["compile_base_s"] + prof["repeats"] * r.cost
+        assert r.gflops == pytest.approx(m.flops / r.cost / 1e9)
+        assert r.hidden["gemm_counter"] == r.counters["gemm_counter"]
+    assert min(r.profile_time for r in by[Status.RUNTIME_ERROR]) > prof["runtime_error_s"]
+    again = AccelMeasurer("vta-1x16", "resnet18.C9").measure(np.arange(len(m.space)))
+    assert [r.to_record() for r in again] == [r.to_record() for r in res]
+    hid = m.hidden_features([r.index for r in res[:40]])
+    assert all((h is None) == (r.status == Status.COMPILE_ERROR) for h, r in zip(hid, res))
+
+
+def test_measurement_noise_is_seeded_and_order_independent():
+    ok = [r.index for r in AccelMeasurer("vta-1x16", "resnet18.C9").measure(range(480)) if r.valid]
+    a = AccelMeasurer("vta-1x16", "resnet18.C9", noise=0.05, seed=3)
+    b = AccelMeasurer("vta-1x16", "resnet18.C9", noise=0.05, seed=3)
+    ca = [r.cost for r in a.measure(ok)]
+    cb = [r.cost for r in b.measure(ok[::-1])][::-1]
+    assert ca == cb
+    exact = [r.cost for r in AccelMeasurer("vta-1x16", "resnet18.C9").measure(ok)]
+    rel = np.array(ca) / np.array(exact)
+    assert 0.9 < rel.mean() < 1.1 and rel.std() > 0.01
+    assert a.measure(ok[:1])[0].cost != ca[0]             # a repeat visit draws new noise
