@@ -58,6 +58,9 @@ class Measurer(ABC):
     space: Space
     #: floating-point operations of the workload, to turn cost into GFLOPS (None if unknown)
     flops: float | None = None
+    #: True when `hidden_features` really compiles (None then means "fails to compile");
+    #: False for backends without a compiler, whose None means "unknown"
+    has_compiler: bool = False
 
     @abstractmethod
     def measure(self, indices) -> list[MeasureResult]:

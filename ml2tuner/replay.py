@@ -80,6 +80,10 @@ class ReplayMeasurer(Measurer):
                 error=str(d.error[i]) if d.error is not None and d.error[i] else ""))
         return out
 
+    @property
+    def has_compiler(self) -> bool:
+        return self.data.hidden is not None
+
     def hidden_features(self, indices) -> list[dict | None]:
         """Recorded hidden features (None for compile errors) when the data has them, else all
         None. Replaying them is free: the clock charges compile time only through `measure`."""

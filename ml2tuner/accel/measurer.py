@@ -16,6 +16,7 @@ from .workloads import Conv2D, parse_workload
 
 
 class AccelMeasurer(Measurer):
+    has_compiler = True
     def __init__(self, accel="vta-1x16", workload="resnet18.C2", noise: float = 0.0,
                  seed: int = 0):
         self.hw: HardwareConfig = load_hardware(accel)

@@ -1,0 +1,102 @@
+"""XGBoost-backed surrogate estimators (scikit-learn API: fit / predict / get_params)."""
+from __future__ import annotations
+
+import numpy as np
+import xgboost as xgb
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+
+def _booster_params(est, objective: str) -> dict:
+    return {"objective": objective, "max_depth": int(est.max_depth), "eta": float(est.learning_rate),
+            "min_child_weight": float(est.min_child_weight), "subsample": float(est.subsample),
+            "lambda": 1.0, "tree_method": "hist", "nthread": int(est.n_jobs),
+            "seed": int(est.random_state), "verbosity": 0}
+
+
+class _XGBBase(BaseEstimator):
+    def __init__(self, n_estimators=100, max_depth=6, learning_rate=0.2, min_child_weight=1.0,
+                 subsample=1.0, n_jobs=1, random_state=0):
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.learning_rate = learning_rate
+        self.min_child_weight = min_child_weight
+        self.subsample = subsample
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _dmatrix(self, X, y=None, weight=None):
+        return xgb.DMatrix(np.asarray(X, dtype=np.float32), label=y, weight=weight, nthread=1)
+
+    def _train(self, params, X, y, weight=None):
+        self.booster_ = xgb.train(params, self._dmatrix(X, y, weight),
+                                  num_boost_round=int(self.n_estimators))
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def _raw(self, X):
+        return self.booster_.predict(self._dmatrix(X))
+
+
+class ValidityModel(ClassifierMixin, _XGBBase):
+    """Model V. Class 1 = valid. Invalid configurations dominate VTA spaces, so the classes are
+    reweighted to balance them. With one class seen so far it predicts that class's rate."""
+
+    def __init__(self, n_estimators=60, max_depth=4, learning_rate=0.3, min_child_weight=1.0,
+                 subsample=1.0, n_jobs=1, random_state=0, threshold=0.5, balance=True):
+        super().__init__(n_estimators, max_depth, learning_rate, min_child_weight, subsample,
+                         n_jobs, random_state)
+        self.threshold = threshold
+        self.balance = balance
+
+    def fit(self, X, y):
+        y = np.asarray(y, dtype=np.float64)
+        self.classes_ = np.array([0, 1])
+        n_pos, n_neg = float(y.sum()), float(len(y) - y.sum())
+        if n_pos == 0 or n_neg == 0:
+            self.constant_ = 1.0 if n_pos > 0 else 0.0
+            self.booster_ = None
+            self.n_features_in_ = np.asarray(X).shape[1]
+            return self
+        self.constant_ = None
+        w = None
+        if self.balance:
+            w = np.where(y > 0, 0.5 / n_pos, 0.5 / n_neg) * len(y)
+        return self._train(_booster_params(self, "binary:logistic"), X, y, w)
+
+    def predict_proba(self, X):
+        n = np.asarray(X).shape[0]
+        p = np.full(n, self.constant_) if self.booster_ is None else self._raw(X)
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X):
+        return (self.predict_proba(X)[:, 1] >= self.threshold).astype(int)
+
+
+class PerformanceModel(RegressorMixin, _XGBBase):
+    """Model P: regresses log(cost) of valid configurations; `predict` returns cost."""
+
+    def __init__(self, n_estimators=150, max_depth=6, learning_rate=0.2, min_child_weight=1.0,
+                 subsample=1.0, n_jobs=1, random_state=0):
+        super().__init__(n_estimators, max_depth, learning_rate, min_child_weight, subsample,
+                         n_jobs, random_state)
+
+    def fit(self, X, y):
+        y = np.asarray(y, dtype=np.float64)
+        if np.any(~np.isfinite(y)) or np.any(y <= 0):
+            raise ValueError("costs must be positive and finite (train on valid configs only)")
+        return self._train(_booster_params(self, "reg:squarederror"), X, np.log(y))
+
+    def predict_log(self, X) -> np.ndarray:
+        return self._raw(X).astype(np.float64)
+
+    def predict(self, X):
+        return np.exp(self.predict_log(X))
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 on log cost (what the model fits)."""
+        from sklearn.metrics import r2_score
+        return r2_score(np.log(y), self.predict_log(X), sample_weight=sample_weight)
+
+
+class AdvancedModel(PerformanceModel):
+    """Model A: Model P's regressor, fed visible + hidden compilation features."""

@@ -1,0 +1,132 @@
+"""The common tuner API: `tune(n_trial, measurer, callbacks=..., early_stopping=...)`.
+
+A tuner proposes indices of its space (`next_batch`) and learns from results (`update`). The
+loop measures one configuration at a time and hands each result to the callbacks before the
+next measurement starts, so a trace logger has it on disk first. `resume` feeds earlier results
+back without measuring them again.
+"""
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..hparams import resolve
+from ..measure import MeasureResult, Measurer
+from ..space import Space
+
+
+@dataclass
+class TuneResult:
+    history: list[MeasureResult] = field(default_factory=list)
+    decision_seconds: float = 0.0     # the tuner's own time (proposing + learning)
+    measure_seconds: float = 0.0      # wall time spent in the measurer
+    stopped_early: bool = False
+    resumed: int = 0
+
+    @property
+    def n_measured(self) -> int:
+        return len(self.history)
+
+    @property
+    def n_invalid(self) -> int:
+        return sum(not r.valid for r in self.history)
+
+    @property
+    def best(self) -> MeasureResult | None:
+        return min((r for r in self.history if r.valid), key=lambda r: r.cost, default=None)
+
+    def best_curve(self) -> np.ndarray:
+        """Best cost after each measurement (inf until the first valid one)."""
+        c = np.array([r.cost if r.valid else np.inf for r in self.history], dtype=float)
+        return np.minimum.accumulate(c) if len(c) else c
+
+    @property
+    def profile_seconds(self) -> float:
+        return float(sum(r.profile_time for r in self.history))
+
+
+class Tuner(ABC):
+    name = "tuner"
+    HYPERPARAMETERS: dict = {}
+
+    def __init__(self, space: Space, seed: int = 0, **hparams):
+        self.space = space
+        self.seed = int(seed)
+        self.hp = resolve(self.HYPERPARAMETERS, hparams)
+        self.rng = np.random.default_rng(self.seed)
+        self.visited: set[int] = set()
+        self.results: list[MeasureResult] = []
+        self.measurer: Measurer | None = None
+
+    # ----- what subclasses implement --------------------------------------------------------
+    @abstractmethod
+    def next_batch(self, n: int) -> list[int]:
+        """Up to n unvisited indices to measure next."""
+
+    def update(self, results: list[MeasureResult]) -> None:
+        """Learn from new results (already added to self.results / self.visited)."""
+
+    def has_next(self) -> bool:
+        return len(self.visited) < len(self.space)
+
+    def batch_size(self) -> int:
+        return 1
+
+    # ----- the loop ---------------------------------------------------------------------------
+    def _record(self, results):
+        for r in results:
+            self.visited.add(int(r.index))
+            self.results.append(r)
+
+    def tune(self, n_trial: int, measurer: Measurer, callbacks=(), early_stopping=None,
+             resume=()) -> TuneResult:
+        if measurer.space.to_dict() != self.space.to_dict():
+            raise ValueError("the measurer's space differs from the tuner's")
+        self.measurer = measurer
+        out = TuneResult()
+        resume = [r for r in resume]
+        if resume:
+            self._record(resume)
+            out.history.extend(resume)
+            out.resumed = len(resume)
+            t0 = time.perf_counter()
+            self.update(resume)
+            out.decision_seconds += time.perf_counter() - t0
+        best, best_at = np.inf, len(out.history)
+        for r in out.history:
+            if r.valid and r.cost < best:
+                best = r.cost
+        while len(out.history) < n_trial and self.has_next():
+            t0 = time.perf_counter()
+            batch = [int(i) for i in self.next_batch(min(self.batch_size(),
+                                                          n_trial - len(out.history)))]
+            out.decision_seconds += time.perf_counter() - t0
+            batch = [i for i in dict.fromkeys(batch) if i not in self.visited]
+            if not batch:
+                break
+            new = []
+            for i in batch:
+                t0 = time.perf_counter()
+                r = measurer.measure([i])[0]
+                out.measure_seconds += time.perf_counter() - t0
+                self._record([r])
+                out.history.append(r)
+                new.append(r)
+                for cb in callbacks:
+                    cb(self, r)
+                if r.valid and r.cost < best:
+                    best, best_at = r.cost, len(out.history)
+            t0 = time.perf_counter()
+            self.update(new)
+            out.decision_seconds += time.perf_counter() - t0
+            if early_stopping and len(out.history) - best_at >= early_stopping:
+                out.stopped_early = True
+                break
+        return out
+
+    # ----- helpers -----------------------------------------------------------------------------
+    def random_unvisited(self, k: int) -> list[int]:
+        return self.space.sample(self.rng, k, exclude=self.visited).tolist()

@@ -1,0 +1,211 @@
+"""ML2Tuner: multi-level ML tuning (arXiv 2411.10764).
+
+Per round: the explorer, guided by Model P, proposes (alpha+1)*N unvisited candidates; Model V
+drops those predicted invalid; the survivors are compiled (no run) for their hidden features, and
+those that fail to compile are dropped for free; Model A re-ranks on visible + hidden features
+and keeps N; the N are measured; V, P and A are refit (V on every config whose validity is known,
+P and A on valid ones). A random initial design runs until the models can be fit, and an
+epsilon share of each round is picked at random to keep exploring.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..hparams import HP
+from ..measure import MeasureResult
+from ..surrogates import AdvancedModel, PerformanceModel, ValidityModel
+from .base import Tuner
+
+XGB = dict(n_estimators=(10, 600), max_depth=(1, 12), eta=(0.01, 1.0))
+
+
+def _xgb_hps(prefix, n, depth, eta, what):
+    return {f"{prefix}_n_estimators": HP(n, *XGB["n_estimators"], doc=f"{what}: boosting rounds"),
+            f"{prefix}_max_depth": HP(depth, *XGB["max_depth"], doc=f"{what}: tree depth"),
+            f"{prefix}_eta": HP(eta, *XGB["eta"], log=True, doc=f"{what}: learning rate")}
+
+
+class ML2Tuner(Tuner):
+    name = "ml2tuner"
+    HYPERPARAMETERS = {
+        "batch_size": HP(10, 1, 64, doc="N: configurations measured per round"),
+        "alpha": HP(1.0, 0.0, 8.0, doc="the explorer proposes (alpha+1)*N candidates per round"),
+        "n_init": HP(16, 2, 200, doc="random initial samples before the models take over"),
+        "v_threshold": HP(0.5, 0.02, 0.98, doc="Model V: minimum predicted validity to keep"),
+        "epsilon": HP(0.05, 0.0, 0.5, doc="share of each round picked uniformly at random"),
+        "a_min_valid": HP(20, 0, 400, doc="valid samples before Model A re-ranks (else P)"),
+        "pool_factor": HP(3.0, 1.0, 10.0, doc="explorer returns pool_factor*(alpha+1)*N "
+                                              "ranked candidates for V to filter"),
+        "compile_filter": HP(True, choices=(True, False),
+                             doc="drop candidates that fail to compile (seen while extracting "
+                                 "hidden features) without profiling them"),
+        "explorer": HP("sa", choices=("sa", "exhaustive"),
+                       doc="simulated annealing over P, or scoring every unvisited config"),
+        "sa_iters": HP(500, 20, 2000, doc="simulated annealing: iterations"),
+        "sa_walkers": HP(128, 8, 512, doc="simulated annealing: parallel walkers"),
+        "sa_early_stop": HP(50, 5, 500, doc="simulated annealing: stop after this many "
+                                            "iterations without a new top candidate"),
+        **_xgb_hps("v", 60, 4, 0.3, "Model V"),
+        **_xgb_hps("p", 150, 6, 0.2, "Model P"),
+        **_xgb_hps("a", 150, 6, 0.2, "Model A"),
+    }
+
+    def __init__(self, space, seed=0, **hparams):
+        super().__init__(space, seed, **hparams)
+        hp = self.hp
+        self.known_invalid: set[int] = set()      # failed to compile while extracting features
+        self.hidden: dict[int, dict | None] = {}
+        self.hidden_names: list[str] | None = None
+        self.v = ValidityModel(n_estimators=hp["v_n_estimators"], max_depth=hp["v_max_depth"],
+                               learning_rate=hp["v_eta"], threshold=hp["v_threshold"],
+                               random_state=self.seed)
+        self.p = PerformanceModel(n_estimators=hp["p_n_estimators"], max_depth=hp["p_max_depth"],
+                                  learning_rate=hp["p_eta"], random_state=self.seed)
+        self.a = AdvancedModel(n_estimators=hp["a_n_estimators"], max_depth=hp["a_max_depth"],
+                               learning_rate=hp["a_eta"], random_state=self.seed)
+        self.fitted = {"v": False, "p": False, "a": False}
+        self._sa = None
+        self.stats = {"compiled": 0, "compile_dropped": 0, "v_dropped": 0, "rounds": 0,
+                      "a_rounds": 0}
+
+    def batch_size(self) -> int:
+        return self.hp["batch_size"]
+
+    def has_next(self) -> bool:
+        return len(self.visited) + len(self.known_invalid - self.visited) < len(self.space)
+
+    # ----- features -----------------------------------------------------------------------------
+    @property
+    def _compiles(self) -> bool:
+        return bool(self.measurer is not None and self.measurer.has_compiler)
+
+    def _hidden_of(self, idx: list[int]) -> list[dict | None]:
+        need = [i for i in idx if i not in self.hidden]
+        if need:
+            for i, h in zip(need, self.measurer.hidden_features(need)):
+                self.hidden[i] = h
+            self.stats["compiled"] += len(need)
+        return [self.hidden[i] for i in idx]
+
+    def _hidden_matrix(self, hs: list[dict]) -> np.ndarray:
+        if self.hidden_names is None:
+            self.hidden_names = sorted(hs[0])
+        return np.array([[h.get(k, 0.0) for k in self.hidden_names] for h in hs], dtype=float)
+
+    def _a_features(self, idx: list[int], hs: list[dict]) -> np.ndarray:
+        return np.hstack([self.space.features(idx), self._hidden_matrix(hs)])
+
+    # ----- proposing ----------------------------------------------------------------------------
+    def _compile_filter(self, idx: list[int]) -> list[int]:
+        if not (self._compiles and self.hp["compile_filter"]):
+            return idx
+        keep = []
+        for i, h in zip(idx, self._hidden_of(idx)):
+            if h is None:
+                self.known_invalid.add(i)
+                self.stats["compile_dropped"] += 1
+            else:
+                keep.append(i)
+        return keep
+
+    def _random_valid(self, k: int) -> list[int]:
+        """k random unvisited configs, screened by Model V once it is trained and by the
+        compiler; drawn in small chunks so that no more candidates are compiled than needed."""
+        out: list[int] = []
+        for _ in range(200):
+            if len(out) >= k:
+                break
+            excl = self.visited | self.known_invalid | set(out)
+            cand = self.space.sample(self.rng, 4 * (k - len(out)) if self.fitted["v"]
+                                     else k - len(out), exclude=excl).tolist()
+            if not cand:
+                break
+            if self.fitted["v"]:
+                pv = self.v.predict_proba(self.space.features(cand))[:, 1]
+                cand = [i for i, p in zip(cand, pv) if p >= self.hp["v_threshold"]] or cand[:1]
+                cand = cand[:k - len(out)]
+            out.extend(self._compile_filter(cand))
+        return out[:k]
+
+    def _p_score(self, idx: np.ndarray) -> np.ndarray:
+        return -self.p.predict_log(self.space.features(idx))
+
+    def _explore(self, k: int) -> list[int]:
+        excl = self.visited | self.known_invalid
+        if self.hp["explorer"] == "exhaustive":
+            from ..explore import exhaustive_top
+            return exhaustive_top(self.space, self._p_score, k, excl)
+        if self._sa is None:
+            from ..explore import SimulatedAnnealing
+            self._sa = SimulatedAnnealing(self.space, self.rng, n_iter=self.hp["sa_iters"],
+                                          parallel_size=self.hp["sa_walkers"],
+                                          early_stop=self.hp["sa_early_stop"])
+        return self._sa.find_maximums(self._p_score, k, excl)
+
+    def next_batch(self, n: int) -> list[int]:
+        hp = self.hp
+        if not (self.fitted["p"] and self.fitted["v"]) or len(self.results) < hp["n_init"]:
+            return self._random_valid(n)
+        self.stats["rounds"] += 1
+        n_rand = int(self.rng.binomial(n, hp["epsilon"])) if hp["epsilon"] > 0 else 0
+        n_model = n - n_rand
+        m = max(n_model, math.ceil((hp["alpha"] + 1) * n_model))
+        pool = self._explore(max(m, int(math.ceil(hp["pool_factor"] * m))))
+        chosen: list[int] = []
+        if pool and n_model:
+            pv = self.v.predict_proba(self.space.features(pool))[:, 1]
+            passing = [i for i, p in zip(pool, pv) if p >= hp["v_threshold"]]
+            self.stats["v_dropped"] += min(len(pool) - len(passing), m)
+            cand = passing[:m]
+            if len(cand) < n_model:       # V rejects nearly everything: trust it least-badly
+                rest = [pool[j] for j in np.argsort(-pv) if pool[j] not in set(cand)]
+                cand += rest[:n_model - len(cand)]
+            cand = self._compile_filter(cand)
+            chosen = self._rank(cand)[:n_model]
+        chosen += self._random_valid(n - len(chosen))
+        return chosen
+
+    def _rank(self, cand: list[int]) -> list[int]:
+        """Order candidates best-first: by Model A when it is trained and hidden features are
+        available, else by Model P."""
+        if not cand:
+            return cand
+        if self.fitted["a"] and self._compiles:
+            hs = self._hidden_of(cand)
+            ok = [i for i, h in zip(cand, hs) if h is not None]
+            if ok:
+                self.stats["a_rounds"] += 1
+                pred = self.a.predict_log(self._a_features(ok, [self.hidden[i] for i in ok]))
+                return [ok[j] for j in np.argsort(pred, kind="stable")]
+        pred = self.p.predict_log(self.space.features(cand))
+        return [cand[j] for j in np.argsort(pred, kind="stable")]
+
+    # ----- learning -----------------------------------------------------------------------------
+    def update(self, results: list[MeasureResult]) -> None:
+        for r in results:
+            if r.hidden:
+                self.hidden.setdefault(int(r.index), dict(r.hidden))
+        if len(self.results) < min(self.hp["n_init"], 2):
+            return
+        self.refit()
+
+    def refit(self):
+        res = self.results
+        idx = [r.index for r in res] + sorted(self.known_invalid - self.visited)
+        y = np.array([r.valid for r in res] + [False] * (len(idx) - len(res)), dtype=float)
+        self.v.fit(self.space.features(idx), y)
+        self.fitted["v"] = True
+        valid = [r for r in res if r.valid]
+        if len(valid) >= 2:
+            self.p.fit(self.space.features([r.index for r in valid]), [r.cost for r in valid])
+            self.fitted["p"] = True
+        if self._compiles and len(valid) >= max(2, self.hp["a_min_valid"]):
+            hv = [(r.index, self.hidden.get(r.index)) for r in valid]
+            hv = [(i, h) for i, h in hv if h]
+            if len(hv) >= 2:
+                X = self._a_features([i for i, _ in hv], [h for _, h in hv])
+                cost = {r.index: r.cost for r in valid}
+                self.a.fit(X, [cost[i] for i, _ in hv])
+                self.fitted["a"] = True
