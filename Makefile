@@ -15,7 +15,9 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/ml2tuner bruteforce --accel vta-1x16 --workload resnet18.C5 --out out/demo-C5.jsonl.gz
+	rm -f out/demo-C2.jsonl out/demo-C2-xgb.jsonl
+	$(BIN)/ml2tuner tune --accel vta-1x16 --workload resnet18.C2 --tuner ml2tuner --trials 200 --trace out/demo-C2.jsonl
+	$(BIN)/ml2tuner tune --accel vta-1x16 --workload resnet18.C2 --tuner xgb --trials 200 --trace out/demo-C2-xgb.jsonl
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -83,6 +83,86 @@ def cmd_bruteforce(a):
     _print(d, a.json, human)
 
 
+def _parse_hp(items) -> dict:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UserError(f"--hp expects NAME=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def cmd_tune(a):
+    from pathlib import Path
+
+    from .accel.measurer import AccelMeasurer
+    from .traces import TraceWriter, make_header, read_trace
+    from .tuners import make_tuner
+    from .tuners.callbacks import LogToFile, ProgressBar, plot_convergence
+    if a.trials < 1:
+        raise UserError("--trials must be >= 1")
+    m = AccelMeasurer(a.accel, a.workload, noise=a.noise, seed=a.seed)
+    tuner = make_tuner(a.tuner, m.space, seed=a.seed, **_parse_hp(a.hp))
+    if getattr(a, "model", None):
+        from .warmstart import warm_start
+        warm_start(tuner, a.model, m)
+    header = make_header(m.space, tuner=a.tuner, hparams=tuner.hp, **m.describe())
+    resume = []
+    trace = Path(a.trace) if a.trace else None
+    if trace and trace.exists() and trace.stat().st_size > 0:
+        if not a.resume:
+            raise UserError(f"{trace} exists; pass --resume to continue it or choose another file")
+        old = read_trace(trace)
+        for w in old.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        if old.header["space"] != m.space.to_dict():
+            raise UserError(f"{trace} holds a trace of another space")
+        resume = old.results
+    callbacks = []
+    if trace:
+        callbacks.append(LogToFile(TraceWriter(trace, header)))
+    bar = ProgressBar(a.trials, initial=min(len(resume), a.trials),
+                      desc=f"{a.tuner} {m.wl.label}", disable=True if a.quiet else None)
+    bar.seed_with(resume)
+    callbacks.append(bar)
+    try:
+        res = tuner.tune(a.trials, m, callbacks=callbacks, early_stopping=a.early_stopping,
+                         resume=resume)
+    finally:
+        bar.close()
+    best = res.best
+    d = {"tuner": a.tuner, "accel": m.hw.name, "workload": m.wl.label,
+         "best_config": best.config if best else None, "best_cycles": best.cycles if best else None,
+         "best_gflops": best.gflops if best else None, "peak_gflops": m.hw.peak_gflops,
+         "n_measured": res.n_measured, "n_invalid_measured": res.n_invalid,
+         "n_resumed": res.resumed, "stopped_early": res.stopped_early,
+         "decision_seconds": round(res.decision_seconds, 3),
+         "simulated_profile_seconds": round(res.profile_seconds, 1),
+         "trace": str(trace) if trace else None}
+    if hasattr(tuner, "stats"):
+        d["tuner_stats"] = tuner.stats
+    plot = a.plot or (str(trace.with_suffix(".png")) if trace else None)
+    if plot and res.history:
+        plot_convergence(res.history, plot, title=f"{a.tuner} on {m.wl.label} ({m.hw.name})",
+                         peak=m.hw.peak_gflops)
+        d["plot"] = plot
+
+    def human(d):
+        print(f"{d['tuner']} on {d['workload']} ({d['accel']}): {d['n_measured']} measured, "
+              f"{d['n_invalid_measured']} invalid" + (f", {d['n_resumed']} resumed"
+                                                      if d["n_resumed"] else ""))
+        if best:
+            print(f"  best {d['best_gflops']:.2f} GFLOPS ({d['best_gflops'] / d['peak_gflops']:.1%}"
+                  f" of peak), {d['best_cycles']} cycles: {d['best_config']}")
+        print(f"  tuner decisions {d['decision_seconds']:.2f} s; profiling it stands for "
+              f"{d['simulated_profile_seconds']:.0f} s" + (f"; plot {d['plot']}" if plot else ""))
+    _print(d, a.json, human)
+
+
 # ----- parser ---------------------------------------------------------------------------------------
 def _accel_args(p):
     p.add_argument("--accel", default="vta-1x16",
@@ -92,8 +172,15 @@ def _accel_args(p):
                         "or dense:N=..,IC=..,OC=.. (default resnet18.C2)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (no usage dump) with exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="ml2tuner", description=__doc__.splitlines()[0])
+    ap = _Parser(prog="ml2tuner", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("space", help="describe the search space of a workload")
@@ -117,6 +204,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bruteforce)
+
+    from .tuners import TUNERS
+    p = sub.add_parser("tune", help="tune a workload on the accelerator simulator")
+    _accel_args(p)
+    p.add_argument("--tuner", default="ml2tuner", choices=sorted(TUNERS))
+    p.add_argument("--trials", type=int, default=200, help="measurement budget (default 200)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--trace", help="JSONL trace: every measurement is appended and flushed")
+    p.add_argument("--resume", action="store_true", help="continue the --trace file without "
+                   "re-measuring what it holds")
+    p.add_argument("--hp", nargs="*", metavar="NAME=VALUE", help="tuner hyperparameters")
+    p.add_argument("--model", help="start ML2Tuner from a trained model bundle directory")
+    p.add_argument("--noise", type=float, default=0.0, help="multiplicative noise sigma")
+    p.add_argument("--early-stopping", type=int, default=None,
+                   help="stop after this many trials without improvement")
+    p.add_argument("--plot", help="convergence plot PNG (default: next to the trace)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tune)
 
     for register in _EXTRA_COMMANDS:
         register(sub)

@@ -32,12 +32,15 @@ class ML2Tuner(Tuner):
     HYPERPARAMETERS = {
         "batch_size": HP(10, 1, 64, doc="N: configurations measured per round"),
         "alpha": HP(1.0, 0.0, 8.0, doc="the explorer proposes (alpha+1)*N candidates per round"),
-        "n_init": HP(16, 2, 200, doc="random initial samples before the models take over"),
-        "v_threshold": HP(0.5, 0.02, 0.98, doc="Model V: minimum predicted validity to keep"),
+        "n_init": HP(8, 2, 200, doc="random initial samples before the models take over"),
+        "v_threshold": HP(0.2, 0.02, 0.98, doc="Model V: minimum predicted validity to keep "
+                          "(low: compile errors are caught by the compile filter anyway)"),
         "epsilon": HP(0.05, 0.0, 0.5, doc="share of each round picked uniformly at random"),
-        "a_min_valid": HP(20, 0, 400, doc="valid samples before Model A re-ranks (else P)"),
+        "a_min_valid": HP(5, 0, 400, doc="valid samples before Model A re-ranks (else P)"),
         "pool_factor": HP(3.0, 1.0, 10.0, doc="explorer returns pool_factor*(alpha+1)*N "
                                               "ranked candidates for V to filter"),
+        "neighbour_top": HP(3, 0, 20, doc="unvisited one-knob neighbours of the best this many "
+                                          "measured configs join the candidates A ranks"),
         "compile_filter": HP(True, choices=(True, False),
                              doc="drop candidates that fail to compile (seen while extracting "
                                  "hidden features) without profiling them"),
@@ -162,10 +165,26 @@ class ML2Tuner(Tuner):
             if len(cand) < n_model:       # V rejects nearly everything: trust it least-badly
                 rest = [pool[j] for j in np.argsort(-pv) if pool[j] not in set(cand)]
                 cand += rest[:n_model - len(cand)]
-            cand = self._compile_filter(cand)
+            cand = self._compile_filter(cand + self._incumbent_neighbours(set(cand)))
             chosen = self._rank(cand)[:n_model]
         chosen += self._random_valid(n - len(chosen))
         return chosen
+
+    def _incumbent_neighbours(self, taken: set) -> list[int]:
+        """Near-optimal configurations are often one knob away from the best ones found and
+        differ from them by less than P can resolve; A, with hidden features, can rank them.
+        V still screens them, so only plausible neighbours are compiled."""
+        k = self.hp["neighbour_top"]
+        if k <= 0 or not self.fitted["a"]:
+            return []
+        best = sorted((r for r in self.results if r.valid), key=lambda r: r.cost)[:k]
+        excl = self.visited | self.known_invalid | taken
+        nb = [int(j) for r in best for j in self.space.neighbours(r.index) if int(j) not in excl]
+        nb = list(dict.fromkeys(nb))
+        if not nb:
+            return []
+        pv = self.v.predict_proba(self.space.features(nb))[:, 1]
+        return [i for i, p in zip(nb, pv) if p >= self.hp["v_threshold"]]
 
     def _rank(self, cand: list[int]) -> list[int]:
         """Order candidates best-first: by Model A when it is trained and hidden features are
