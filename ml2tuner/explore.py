@@ -25,6 +25,8 @@ def _top_unvisited(scores: np.ndarray, idx: np.ndarray, visited: set, k: int) ->
 
 def exhaustive_top(space, score_fn, k: int, visited: set, chunk: int = 65536) -> list[int]:
     n = len(space)
+    if k <= 0:
+        return []
     if n > 2_000_000:
         raise ValueError("space too large for exhaustive scoring; use simulated annealing")
     idx = np.arange(n, dtype=np.int64)
@@ -56,6 +58,8 @@ class SimulatedAnnealing:
         return new
 
     def find_maximums(self, score_fn, k: int, visited: set) -> list[int]:
+        if k <= 0:
+            return []
         space = self.space
         n_space = len(space)
         cache: dict[int, float] = {}

@@ -144,6 +144,15 @@ def test_explorers_find_model_maximum_and_skip_visited():
     assert 1234 not in sa.find_maximums(score, 5, {1234})
 
 
+def test_ml2tuner_round_of_only_random_picks():
+    """epsilon = 0.5 with N = 1 often leaves the explorer nothing to propose."""
+    m = AccelMeasurer("vta-1x16", "resnet18.C9")
+    res = make_tuner("ml2tuner", m.space, seed=3, epsilon=0.5, batch_size=1).tune(40, m)
+    assert res.n_measured == 40
+    sa = SimulatedAnnealing(m.space, np.random.default_rng(0))
+    assert sa.find_maximums(lambda i: np.zeros(len(i)), 0, set()) == []
+
+
 def test_hyperparameter_table_checks():
     table = {"a": HP(1, 0, 5), "b": HP("x", choices=("x", "y"))}
     assert resolve(table, {"a": 3}) == {"a": 3, "b": "x"}

@@ -113,19 +113,21 @@ class ML2Tuner(Tuner):
                 keep.append(i)
         return keep
 
-    def _random_valid(self, k: int) -> list[int]:
-        """k random unvisited configs, screened by Model V once it is trained and by the
-        compiler; drawn in small chunks so that no more candidates are compiled than needed."""
+    def _random_valid(self, k: int, use_v: bool = True) -> list[int]:
+        """k random unvisited configs, screened by the compiler and (when `use_v` and once it
+        is trained) by Model V; drawn in small chunks so that no more candidates are compiled
+        than needed."""
         out: list[int] = []
         for _ in range(200):
             if len(out) >= k:
                 break
             excl = self.visited | self.known_invalid | set(out)
-            cand = self.space.sample(self.rng, 4 * (k - len(out)) if self.fitted["v"]
+            screen = use_v and self.fitted["v"]
+            cand = self.space.sample(self.rng, 4 * (k - len(out)) if screen
                                      else k - len(out), exclude=excl).tolist()
             if not cand:
                 break
-            if self.fitted["v"]:
+            if screen:
                 pv = self.v.predict_proba(self.space.features(cand))[:, 1]
                 cand = [i for i, p in zip(cand, pv) if p >= self.hp["v_threshold"]] or cand[:1]
                 cand = cand[:k - len(out)]
@@ -155,7 +157,7 @@ class ML2Tuner(Tuner):
         n_rand = int(self.rng.binomial(n, hp["epsilon"])) if hp["epsilon"] > 0 else 0
         n_model = n - n_rand
         m = max(n_model, math.ceil((hp["alpha"] + 1) * n_model))
-        pool = self._explore(max(m, int(math.ceil(hp["pool_factor"] * m))))
+        pool = self._explore(max(m, int(math.ceil(hp["pool_factor"] * m)))) if n_model else []
         chosen: list[int] = []
         if pool and n_model:
             pv = self.v.predict_proba(self.space.features(pool))[:, 1]
@@ -167,6 +169,9 @@ class ML2Tuner(Tuner):
                 cand += rest[:n_model - len(cand)]
             cand = self._compile_filter(cand + self._incumbent_neighbours(set(cand)))
             chosen = self._rank(cand)[:n_model]
+        # epsilon picks bypass V: they are how V's blind spots (rare valid exceptions to a
+        # rule it has learned) get discovered; the compiler still screens them for free
+        chosen += self._random_valid(n_rand, use_v=False)
         chosen += self._random_valid(n - len(chosen))
         return chosen
 
