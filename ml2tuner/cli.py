@@ -107,9 +107,22 @@ def cmd_tune(a):
         raise UserError("--trials must be >= 1")
     m = AccelMeasurer(a.accel, a.workload, noise=a.noise, seed=a.seed)
     tuner = make_tuner(a.tuner, m.space, seed=a.seed, **_parse_hp(a.hp))
+    n_init = tuner.hp.get("n_init", 0)
+    if a.init == "gc":
+        if a.tuner != "ml2tuner":
+            raise UserError("--init gc needs --tuner ml2tuner")
+        if not a.source_traces:
+            raise UserError("--init gc needs --source-traces FILE...")
     if getattr(a, "model", None):
+        if a.tuner != "ml2tuner":
+            raise UserError("--model needs --tuner ml2tuner")
         from .warmstart import warm_start
         warm_start(tuner, a.model, m)
+    if a.init == "gc":
+        from .transfer import gc_initial_design
+        from .warmstart import set_initial_design
+        set_initial_design(tuner, gc_initial_design(m.space, m, a.source_traces, max(n_init, 1),
+                                                    seed=a.seed, validity=a.model))
     header = make_header(m.space, tuner=a.tuner, hparams=tuner.hp, **m.describe())
     resume = []
     trace = Path(a.trace) if a.trace else None
@@ -216,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "re-measuring what it holds")
     p.add_argument("--hp", nargs="*", metavar="NAME=VALUE", help="tuner hyperparameters")
     p.add_argument("--model", help="start ML2Tuner from a trained model bundle directory")
+    p.add_argument("--init", choices=("random", "gc"), default="random",
+                   help="initial design: random, or the Gaussian-copula prior of --source-traces")
+    p.add_argument("--source-traces", nargs="*", help="traces of earlier tasks for --init gc")
     p.add_argument("--noise", type=float, default=0.0, help="multiplicative noise sigma")
     p.add_argument("--early-stopping", type=int, default=None,
                    help="stop after this many trials without improvement")
@@ -230,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _EXTRA_COMMANDS: list = []   # other modules append a function(subparsers) here
+from . import offline as _offline, transfer as _transfer  # noqa: E402
+from .hpo import cli as _hpo_cli  # noqa: E402
+from .tvm import cli as _tvm_cli  # noqa: E402
+_EXTRA_COMMANDS += [_offline.register, _transfer.register, _hpo_cli.register, _tvm_cli.register]
 
 
 def main(argv=None) -> int:

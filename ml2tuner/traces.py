@@ -59,22 +59,31 @@ def iter_records(path) -> Iterator[tuple[int, dict]]:
         raise UserError(f"trace file not found: {path}")
     try:
         with _open_text(path, "r") as f:
-            lines = f.readlines()
+            # one line of lookahead: only the *last* line may be a truncated write
+            prev, n = None, 0
+            for line in f:
+                if prev is not None:
+                    yield from _parse_line(path, n, prev, last=False)
+                prev, n = line, n + 1
+            if prev is not None:
+                yield from _parse_line(path, n, prev, last=True)
     except (OSError, EOFError, UnicodeDecodeError) as e:
         raise UserError(f"cannot read trace {path}: {e}") from None
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            if n == len(lines) and not line.endswith("\n"):
-                yield n, {"record": "truncated"}
-                return
-            raise TraceFormatError(path, n, f"not valid JSON ({e.msg})") from None
-        if not isinstance(rec, dict) or "record" not in rec:
-            raise TraceFormatError(path, n, "a record must be a JSON object with a 'record' field")
-        yield n, rec
+
+
+def _parse_line(path, n: int, line: str, last: bool):
+    if not line.strip():
+        return
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError as e:
+        if last and not line.endswith("\n"):
+            yield n, {"record": "truncated"}
+            return
+        raise TraceFormatError(path, n, f"not valid JSON ({e.msg})") from None
+    if not isinstance(rec, dict) or "record" not in rec:
+        raise TraceFormatError(path, n, "a record must be a JSON object with a 'record' field")
+    yield n, rec
 
 
 def read_trace(path) -> Trace:

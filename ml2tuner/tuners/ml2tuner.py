@@ -59,6 +59,7 @@ class ML2Tuner(Tuner):
         super().__init__(space, seed, **hparams)
         hp = self.hp
         self.known_invalid: set[int] = set()      # failed to compile while extracting features
+        self.initial_design: list[int] = []       # a transfer prior's picks, measured first
         self.hidden: dict[int, dict | None] = {}
         self.hidden_names: list[str] | None = None
         self.v = ValidityModel(n_estimators=hp["v_n_estimators"], max_depth=hp["v_max_depth"],
@@ -118,6 +119,10 @@ class ML2Tuner(Tuner):
         is trained) by Model V; drawn in small chunks so that no more candidates are compiled
         than needed."""
         out: list[int] = []
+        while self.initial_design and len(out) < k:
+            i = int(self.initial_design.pop(0))
+            if i not in self.visited and i not in self.known_invalid and i not in out:
+                out.extend(self._compile_filter([i]))
         for _ in range(200):
             if len(out) >= k:
                 break

@@ -1,0 +1,119 @@
+"""`ml2tuner replay` and `ml2tuner hpo`. Wired into the main parser by `register(subparsers)`."""
+from __future__ import annotations
+
+import json
+
+
+def _print(d: dict, as_json: bool, human):
+    if as_json:
+        print(json.dumps(d, default=float))
+    else:
+        human(d)
+
+
+def _hp_args(items) -> dict:
+    # imported late: ml2tuner.cli imports this module
+    from ..cli import _parse_hp
+    return _parse_hp(items)
+
+
+def cmd_replay(a):
+    from .evaluate import evaluate_setting
+    r = evaluate_setting(a.tuner, _hp_args(a.hp), [a.cache], a.repeats, a.budget, a.seed,
+                         n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, n_points=a.points,
+                         progress=False if a.quiet or a.json else None)
+    s = r["per_space"][0]
+    d = {"tuner": a.tuner, "cache": a.cache, "budget": a.budget, "repeats": a.repeats,
+         "seed": a.seed, "score": r["score"], "score_std": r["score_std"],
+         "scores": s["scores"], "best_found_mean": s["best_found_mean"],
+         "optimum": s["optimum"], "best_over_optimum_mean": s["best_over_optimum_mean"],
+         "n_invalid_mean": s["n_invalid_mean"], "horizon": s["horizon"],
+         "sim_seconds_mean": s["sim_seconds_mean"], "sim_seconds_total": r["sim_seconds_total"],
+         "wall_seconds": round(r["wall_seconds"], 3),
+         "speedup": r["sim_seconds_total"] / max(r["wall_seconds"], 1e-9),
+         "hparams": r["hparams"]}
+
+    def human(d):
+        print(f"{d['tuner']} on {d['cache']}: score {d['score']:.3f} ± {d['score_std']:.3f} "
+              f"({d['repeats']} runs of {d['budget']} trials; budget points up to "
+              f"{d['horizon']})")
+        ratio = d["best_over_optimum_mean"]
+        print(f"  best found (mean) {d['best_found_mean']:.6g}, optimum {d['optimum']:.6g}"
+              + (f" ({ratio:.3f}x)" if ratio is not None else "")
+              + f"; invalid measured (mean) {d['n_invalid_mean']:.1f}")
+        print(f"  simulated profiling {d['sim_seconds_total']:.0f} s replayed in "
+              f"{d['wall_seconds']:.1f} s ({d['speedup']:.0f}x)")
+    _print(d, a.json, human)
+
+
+def cmd_hpo(a):
+    from .meta import hpo
+    names = [n.strip() for n in a.params.split(",") if n.strip()] if a.params else None
+    d = hpo(a.tuner, a.train, a.test, a.meta, a.evals, repeats=a.repeats, budget=a.budget,
+            seed=a.seed, n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, out_dir=a.out,
+            names=names, test_repeats=a.test_repeats,
+            progress=False if a.quiet or a.json else None)
+
+    def human(d):
+        print(f"{d['tuner']} HPO with {d['meta']}: {d['n_evaluated']} settings on "
+              f"{len(d['train'])} training spaces ({d['n_failed']} failed), {d['wall_seconds']} s")
+        print(f"  best (eval {d['best_eval']}): {json.dumps(d['best_hparams'])}")
+        print(f"  train score  best {d['best_train_score']:.3f}  defaults "
+              f"{d['default_train_score']:.3f}")
+        imp = d["test_improvement_pct"]
+        print(f"  test score   best {d['best_test_score']:.3f}  defaults "
+              f"{d['default_test_score']:.3f}" + (f"  ({imp:+.1f} %)" if imp is not None else ""))
+        if d.get("out"):
+            print(f"  results: {d['out']['csv']}, {d['out']['json']}, {d['out']['png']}")
+    _print(d, a.json, human)
+
+
+def register(sub) -> None:
+    from ..tuners import TUNERS
+    from .meta import STRATEGIES
+
+    def common(p, repeats):
+        p.add_argument("--tuner", default="ml2tuner", choices=sorted(TUNERS))
+        p.add_argument("--budget", type=int, default=200, help="trials per run (default 200)")
+        p.add_argument("--repeats", type=int, default=repeats,
+                       help=f"runs per space (default {repeats})")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--jobs", type=int, default=1, help="parallel runs via joblib (-1: all "
+                       "cores)")
+        p.add_argument("--dask-scheduler", metavar="ADDRESS",
+                       help="run on the Dask distributed cluster at ADDRESS (e.g. "
+                            "tcp://host:8786); data paths must be readable by the workers")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("replay", help="score a tuner in simulation mode on an exhaustive cache "
+                                      "or trace")
+    p.add_argument("--cache", required=True, help="Kernel Tuner cache (.json[.gz], native or T4) "
+                   "or exhaustive ml2tuner trace (.jsonl[.gz])")
+    common(p, 10)
+    p.add_argument("--hp", nargs="*", metavar="NAME=VALUE", help="tuner hyperparameters")
+    p.add_argument("--points", type=int, default=20, help="budget points of the score")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("hpo", help="tune a tuner's hyperparameters in simulation mode")
+    p.add_argument("--train", nargs="+", required=True, metavar="FILE", help="training spaces")
+    p.add_argument("--test", nargs="+", required=True, metavar="FILE", help="held-out spaces")
+    p.add_argument("--meta", choices=STRATEGIES, default="random", help="meta-strategy")
+    p.add_argument("--evals", type=int, required=True, help="settings to evaluate (the "
+                   "defaults are the first)")
+    common(p, 3)
+    p.add_argument("--test-repeats", type=int, default=None,
+                   help="runs per held-out space (default: --repeats)")
+    p.add_argument("--params", help="comma-separated hyperparameters to search (default for "
+                   "ml2tuner: " + ",".join(_default_subset()) + "; other tuners: all)")
+    p.add_argument("--out", default="hpo-results", help="folder for hpo.csv, hpo.json, "
+                   "hpo.png (default hpo-results)")
+    p.set_defaults(func=cmd_hpo)
+
+
+def _default_subset():
+    from .meta import DEFAULT_SUBSET
+    return DEFAULT_SUBSET["ml2tuner"]
+
+
+__all__ = ["register", "cmd_replay", "cmd_hpo"]

@@ -1,0 +1,565 @@
+"""Offline surrogate training and evaluation across recorded traces (DESIGN §5, issue 5).
+
+One model spans tasks: every row is a measured configuration, its features are
+
+* the knob values **by knob name** (the union of the traces' knob names; a knob that a trace's
+  space lacks gets `FILL_VALUE` = NaN, XGBoost's "missing", so the trees learn a default branch
+  instead of mistaking absence for a real value; a non-numeric knob is encoded by its value's
+  position in its own space, as `Space.features` does), then
+* the task descriptors of the trace header (`descriptor`: layer shape, accelerator parameters),
+  one column per name (NaN where a trace lacks one),
+* for Model A only, the hidden compilation features recorded with each valid measurement.
+
+V learns validity from every configuration (compile and runtime failures included); P and A
+learn log cost from the valid ones. Traces are streamed record by record (`iter_records`) into
+growing float32 arrays: no list of parsed records or second copy is ever held (`iter_records`
+itself holds one file's text lines while it parses that file).
+"""
+from __future__ import annotations
+
+import array
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UserError
+from .traces import SCHEMA_VERSION, iter_records
+
+FILL_VALUE = float("nan")     # an absent knob / descriptor / hidden feature (XGBoost's missing)
+TOP_K = 10
+
+
+# ----- streaming reader ------------------------------------------------------------------------
+class _Grow:
+    """A 2-D float32 array that grows by doubling, in rows and (NaN-padded) columns."""
+
+    def __init__(self, ncol: int):
+        self.a = np.full((1024, max(ncol, 0)), np.nan, dtype=np.float32)
+        self.n = 0
+
+    def ensure_cols(self, ncol: int):
+        if ncol > self.a.shape[1]:
+            pad = np.full((self.a.shape[0], ncol - self.a.shape[1]), np.nan, dtype=np.float32)
+            self.a = np.hstack([self.a, pad])
+
+    def next_row(self) -> np.ndarray:
+        if self.n == self.a.shape[0]:
+            more = np.full_like(self.a, np.nan)
+            self.a = np.vstack([self.a, more])
+        self.n += 1
+        return self.a[self.n - 1]
+
+    def array(self) -> np.ndarray:
+        return self.a[:self.n].copy()      # trimmed; the doubling buffer is dropped after
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class TraceSet:
+    """Compact arrays for several traces, one row per distinct measured configuration."""
+    knobs: list[str]                      # visible feature names, the columns of X
+    descriptor_names: list[str]
+    hidden_names: list[str]
+    X: np.ndarray                         # (n, len(knobs)) float32, NaN = knob absent
+    valid: np.ndarray                     # (n,) bool
+    log_cost: np.ndarray                  # (n,) float64, NaN where not valid
+    group: np.ndarray                     # (n,) int32: which trace
+    H: np.ndarray                         # (n_valid, len(hidden_names)) float32, valid rows only
+    traces: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def descriptor_matrix(self, rows=None) -> np.ndarray:
+        """(n, len(descriptor_names)) per-row task descriptors (broadcast from the traces)."""
+        D = np.array([[_num(t["descriptor"].get(k)) for k in self.descriptor_names]
+                      for t in self.traces], dtype=np.float32).reshape(len(self.traces), -1)
+        g = self.group if rows is None else self.group[rows]
+        return D[g]
+
+    def features(self, rows=None) -> np.ndarray:
+        """Visible + descriptor features: the inputs of Models V and P."""
+        X = self.X if rows is None else self.X[rows]
+        return np.hstack([X, self.descriptor_matrix(rows)])
+
+    def a_features(self) -> np.ndarray:
+        """Visible + descriptor + hidden features of the valid rows: the inputs of Model A."""
+        return np.hstack([self.features(self.valid), self.H])
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.knobs + self.descriptor_names
+
+    def subset(self, groups) -> "TraceSet":
+        """The rows of some traces (by position in `traces`), renumbered; no file is re-read."""
+        keep = sorted(set(int(g) for g in groups))
+        rows = np.isin(self.group, keep)
+        renum = np.full(len(self.traces), -1, dtype=np.int32)
+        renum[keep] = np.arange(len(keep), dtype=np.int32)
+        return TraceSet(self.knobs, list(self.descriptor_names), self.hidden_names, self.X[rows],
+                        self.valid[rows], self.log_cost[rows], renum[self.group[rows]],
+                        self.H[rows[self.valid]], [self.traces[g] for g in keep],
+                        list(self.warnings))
+
+
+def _num(v) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+
+
+def load_traces(paths, knobs=None, hidden=None, require_descriptors=True) -> TraceSet:
+    """Stream the traces into a `TraceSet`. `knobs` / `hidden` fix the columns (a bundle's
+    names, for evaluation); otherwise they are the union over the traces, in first-seen order.
+
+    Traces of different spaces need task descriptors (else one model would mix tasks it
+    cannot tell apart): that is a `UserError` when `require_descriptors`.
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise UserError("no traces given")
+    for p in paths:
+        if not p.is_file():
+            raise UserError(f"trace file not found: {p}")
+    fixed_knobs = knobs is not None
+    knobs = list(knobs) if fixed_knobs else []
+    fixed_hidden = hidden is not None
+    hidden = list(hidden) if fixed_hidden else []
+    kpos = {k: j for j, k in enumerate(knobs)}
+    hpos = {k: j for j, k in enumerate(hidden)}
+    Xg, Hg = _Grow(len(knobs)), _Grow(len(hidden))
+    # per-row labels in typed arrays: 1 + 8 + 4 bytes a row, not a Python object each
+    valid, log_cost, group = array.array("b"), array.array("d"), array.array("i")
+    traces, warnings = [], []
+    for g, path in enumerate(paths):
+        header, cols, codes, seen, n_rows, n_valid = None, None, None, None, 0, 0
+        for n, rec in iter_records(path):
+            kind = rec["record"]
+            if kind == "header":
+                if rec.get("schema") != SCHEMA_VERSION or "space" not in rec:
+                    raise UserError(f"{path}:{n}: not an ml2tuner trace header of schema "
+                                    f"{SCHEMA_VERSION}")
+                header = rec
+                knob_values = rec["space"].get("knobs") or {}
+                for k in knob_values:
+                    if k not in kpos and not fixed_knobs:
+                        kpos[k] = len(knobs)
+                        knobs.append(k)
+                Xg.ensure_cols(len(knobs))
+                cols = [(k, kpos[k]) for k in knob_values if k in kpos]
+                # non-numeric knob values are encoded by position, like Space.features
+                codes = {k: None if all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                        for v in vals) else {v: i for i, v in enumerate(vals)}
+                         for k, vals in knob_values.items()}
+                seen = set()
+                continue
+            if kind == "truncated":
+                warnings.append(f"{path}:{n}: truncated last line skipped (interrupted write)")
+                continue
+            if header is None:
+                raise UserError(f"{path}:{n}: a record before the header")
+            if kind != "measure":
+                continue
+            try:
+                idx, cfg, status = int(rec["index"]), rec["config"], rec["status"]
+            except (KeyError, TypeError, ValueError):
+                raise UserError(f"{path}:{n}: malformed measurement") from None
+            if idx in seen:          # a repeated measurement: the first one counts
+                continue
+            seen.add(idx)
+            ok = status == "ok"
+            cost = rec.get("cost")
+            if ok and not (isinstance(cost, (int, float)) and cost > 0 and math.isfinite(cost)):
+                raise UserError(f"{path}:{n}: valid measurement without a positive cost")
+            row = Xg.next_row()
+            for k, j in cols:
+                v = cfg.get(k)
+                c = codes[k]
+                row[j] = (_num(v) if c is None else c.get(v, math.nan)) if v is not None \
+                    else math.nan
+            valid.append(ok)
+            log_cost.append(math.log(cost) if ok else math.nan)
+            group.append(g)
+            n_rows += 1
+            if ok:
+                n_valid += 1
+                h = rec.get("hidden") or {}
+                if not fixed_hidden:
+                    new = [k for k in h if k not in hpos]
+                    for k in sorted(new):
+                        hpos[k] = len(hidden)
+                        hidden.append(k)
+                    if new:
+                        Hg.ensure_cols(len(hidden))
+                hrow = Hg.next_row()
+                for k, v in h.items():
+                    j = hpos.get(k)
+                    if j is not None:
+                        hrow[j] = _num(v)
+        if header is None:
+            raise UserError(f"{path}: empty trace (no header)")
+        desc = header.get("descriptor") or {}
+        if not isinstance(desc, dict) or any(math.isnan(_num(v)) for v in desc.values()):
+            raise UserError(f"{path}: header 'descriptor' must map names to numbers")
+        accel = header.get("accel")
+        traces.append({"path": str(path), "sha256": file_sha256(path),
+                       "workload": header.get("workload_name") or header.get("workload") or "",
+                       "accel": accel.get("name", "") if isinstance(accel, dict) else str(accel
+                                                                                         or ""),
+                       "space": header["space"].get("name", ""),
+                       "space_signature": _space_key(header["space"]),
+                       "descriptor": desc, "n": n_rows, "n_valid": n_valid})
+    spaces = {t["space_signature"] for t in traces}
+    if require_descriptors and len(spaces) > 1:
+        bare = [t["path"] for t in traces if not t["descriptor"]]
+        if bare:
+            raise UserError(f"traces of {len(spaces)} different spaces need task descriptors "
+                            f"(header 'descriptor') to be trained together; {bare[0]} has none")
+    dnames = []
+    for t in traces:
+        dnames += [k for k in t["descriptor"] if k not in dnames]
+    Xg.ensure_cols(len(knobs))
+    Hg.ensure_cols(len(hidden))
+    return TraceSet(knobs=knobs, descriptor_names=dnames, hidden_names=hidden, X=Xg.array(),
+                    valid=np.frombuffer(valid, dtype=np.int8).astype(bool),
+                    log_cost=np.frombuffer(log_cost, dtype=np.float64).copy(),
+                    group=np.frombuffer(group, dtype=np.int32).copy(), H=Hg.array(),
+                    traces=traces, warnings=warnings)
+
+
+def _space_key(space: dict) -> str:
+    return hashlib.sha256(json.dumps(space, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# ----- training ----------------------------------------------------------------------------------
+# Chosen on leave-one-layer-out over the shipped traces: bigger models gained < 0.01 in tau
+# while doubling the bundle size (JSON trees of depth 6 cost ~3 KB each).
+V_PARAMS = dict(n_estimators=100, max_depth=5, learning_rate=0.3)
+P_PARAMS = dict(n_estimators=200, max_depth=5, learning_rate=0.15)
+A_PARAMS = dict(n_estimators=200, max_depth=5, learning_rate=0.15)
+
+
+def _models(v_params, p_params, a_params, seed, n_jobs):
+    from .surrogates import AdvancedModel, PerformanceModel, ValidityModel
+    kw = dict(random_state=seed, n_jobs=n_jobs)
+    return (ValidityModel(**{**V_PARAMS, **(v_params or {}), **kw}),
+            PerformanceModel(**{**P_PARAMS, **(p_params or {}), **kw}),
+            AdvancedModel(**{**A_PARAMS, **(a_params or {}), **kw}))
+
+
+def _calibrate_threshold(ts: TraceSet, F, v, max_valid_drop, folds, seed):
+    """Operating threshold of V from out-of-fold predictions, whole traces held out per fold
+    (a cross-task estimate, as the bundle will meet tasks it never saw): the highest threshold
+    that drops at most `max_valid_drop` of the valid configurations."""
+    from sklearn.base import clone
+    groups = np.unique(ts.group)
+    if groups.size < 2 or ts.valid.all() or not ts.valid.any():
+        return 0.5, {"calibration": "default (fewer than 2 traces or one class)"}
+    rng = np.random.default_rng(seed)
+    fold_of = dict(zip(rng.permutation(groups).tolist(),
+                       np.arange(groups.size) % min(folds, groups.size)))
+    f = np.array([fold_of[g] for g in ts.group.tolist()])
+    oof = np.empty(len(ts.valid))
+    for k in np.unique(f):
+        m = clone(v).fit(F[f != k], ts.valid[f != k])
+        oof[f == k] = m.predict_proba(F[f == k])[:, 1]
+    t = float(np.clip(np.quantile(oof[ts.valid], max_valid_drop, method="lower"), 0.02, 0.98))
+    info = {"calibration": f"out-of-fold over {int(f.max()) + 1} trace folds",
+            "oof_auc": _auc(ts.valid, oof),
+            "oof_invalid_caught": float(np.mean(oof[~ts.valid] < t)),
+            "oof_valid_dropped": float(np.mean(oof[ts.valid] < t)),
+            "max_valid_drop": max_valid_drop}
+    return t, info
+
+
+def train(trace_paths, out_dir, *, v_params=None, p_params=None, a_params=None,
+          max_valid_drop: float = 0.02, v_threshold: float | None = None, folds: int = 4,
+          seed: int = 0, n_jobs: int = 1) -> dict:
+    """Train V, P, A on the traces and save a bundle in `out_dir`; return its manifest.
+
+    `v_threshold` None calibrates V's operating threshold out of fold (see
+    `_calibrate_threshold`); a number fixes it. `n_jobs` 1: the data are small, and XGBoost's
+    OpenMP threads on a busy 2-core machine ran 400x slower than one thread.
+    """
+    from .surrogates.bundle import save_bundle
+    if not 0.0 <= max_valid_drop < 1.0:
+        raise UserError("max_valid_drop must be in [0, 1)")
+    t0 = time.perf_counter()
+    ts = load_traces(trace_paths)
+    if not ts.valid.any():
+        raise UserError("the traces hold no valid configuration: Model P cannot be trained")
+    v, p, a = _models(v_params, p_params, a_params, seed, n_jobs)
+    F = ts.features()
+    if v_threshold is None:
+        thr, calib = _calibrate_threshold(ts, F, v, max_valid_drop, folds, seed)
+    else:
+        thr, calib = float(v_threshold), {"calibration": "given"}
+    v.threshold = thr
+    v.fit(F, ts.valid)
+    p.fit(F[ts.valid], np.exp(ts.log_cost[ts.valid]))
+    has_hidden = ts.H.shape[1] > 0 and np.isfinite(ts.H).any()
+    if has_hidden and ts.valid.sum() >= 2:
+        a.fit(ts.a_features(), np.exp(ts.log_cost[ts.valid]))
+    else:
+        a = None
+    seconds = time.perf_counter() - t0
+    meta = {"features": {"visible": ts.knobs, "descriptor": ts.descriptor_names,
+                         "hidden": ts.hidden_names if a is not None else []},
+            "v_threshold": thr,
+            "traces": [{k: t[k] for k in ("path", "sha256", "workload", "accel", "space", "n",
+                                          "n_valid", "descriptor")} for t in ts.traces],
+            "training": {"rows": int(len(ts.valid)), "valid_rows": int(ts.valid.sum()),
+                         "seconds": round(seconds, 2), "seed": seed, **calib},
+            "metrics": {"train": _metrics(ts, v, p, a, thr, per_trace=False)},
+            "warnings": ts.warnings}
+    if a is None:
+        meta["features"]["hidden"] = []
+    return save_bundle(out_dir, v, p, a, meta)
+
+
+# ----- evaluation --------------------------------------------------------------------------------
+def _auc(y, s):
+    from sklearn.metrics import roc_auc_score
+    y = np.asarray(y, dtype=bool)
+    return float(roc_auc_score(y, s)) if 0 < y.sum() < len(y) else None
+
+
+def _rank_metrics(pred, y, group):
+    """Per trace: RMSE, Kendall's tau, top-k recall (of the true k best, how many the model
+    puts in its k best); averaged over traces."""
+    from scipy.stats import kendalltau
+    per = {}
+    for g in np.unique(group):
+        s = group == g
+        pg, yg = pred[s], y[s]
+        k = min(TOP_K, int(s.sum()))
+        tau = kendalltau(pg, yg)[0] if s.sum() >= 2 else math.nan
+        rec = len(set(np.argsort(pg, kind="stable")[:k]) &
+                  set(np.argsort(yg, kind="stable")[:k])) / k if k else math.nan
+        per[int(g)] = {"rmse": float(np.sqrt(np.mean((pg - yg) ** 2))),
+                       "kendall_tau": None if math.isnan(tau) else float(tau),
+                       f"top{TOP_K}_recall": float(rec)}
+    return per
+
+
+def _mean(xs):
+    xs = [x for x in xs if x is not None and not math.isnan(x)]
+    return float(np.mean(xs)) if xs else None
+
+
+def _metrics(ts: TraceSet, v, p, a, threshold, per_trace=True) -> dict:
+    F = ts.features()
+    pv = v.predict_proba(F)[:, 1]
+    drop = pv < threshold
+    out = {"v": {"auc": _auc(ts.valid, pv), "threshold": float(threshold),
+                 "invalid_caught": float(drop[~ts.valid].mean()) if (~ts.valid).any() else None,
+                 "valid_dropped": float(drop[ts.valid].mean()) if ts.valid.any() else None,
+                 "n": int(len(pv)), "n_invalid": int((~ts.valid).sum())}}
+    y, gv = ts.log_cost[ts.valid], ts.group[ts.valid]
+    per: dict[int, dict] = {int(g): {} for g in np.unique(ts.group)}
+    for g in per:
+        s = ts.group == g
+        per[g]["v_auc"] = _auc(ts.valid[s], pv[s])
+    for key, model, X in (("p", p, F[ts.valid] if ts.valid.any() else None),
+                          ("a", a, ts.a_features() if a is not None and ts.valid.any()
+                           else None)):
+        if model is None or X is None or not len(y):
+            out[key] = None
+            continue
+        pred = model.predict_log(X)
+        pt = _rank_metrics(pred, y, gv)
+        out[key] = {"rmse": float(np.sqrt(np.mean((pred - y) ** 2))),
+                    "kendall_tau": _mean([m["kendall_tau"] for m in pt.values()]),
+                    f"top{TOP_K}_recall": _mean([m[f"top{TOP_K}_recall"] for m in pt.values()]),
+                    "n": int(len(y))}
+        for g, m in pt.items():
+            per[g].update({f"{key}_{k}": val for k, val in m.items()})
+    out["rmse_ratio_a_p"] = (out["a"]["rmse"] / out["p"]["rmse"]
+                             if out["a"] and out["p"] and out["p"]["rmse"] > 0 else None)
+    if per_trace:
+        out["per_trace"] = [{"trace": ts.traces[g]["path"], "workload": ts.traces[g]["workload"],
+                             "accel": ts.traces[g]["accel"], **m} for g, m in per.items()]
+    return out
+
+
+def evaluate(bundle, trace_paths) -> dict:
+    """Metrics of a bundle (a directory or a loaded `Bundle`) on the traces (log cost is in
+    natural log of seconds; within a trace it differs from log cycles by a constant, so the
+    RMSE is the same on log cycles)."""
+    from .surrogates.bundle import Bundle, load_bundle
+    b = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+    ts = load_traces(trace_paths, knobs=b.visible, hidden=b.hidden_names,
+                     require_descriptors=False)
+    ts.descriptor_names = list(b.descriptor_names)     # the bundle's columns, NaN where absent
+    out = _metrics(ts, b.v, b.p, b.a, b.threshold)
+    out["model"] = str(b.path)
+    out["traces"] = [t["path"] for t in ts.traces]
+    return out
+
+
+def _group_key(path, by: str) -> str:
+    for _, rec in iter_records(path):
+        if rec.get("record") != "header":
+            break
+        if by == "layer":
+            return str(rec.get("workload_name") or rec.get("workload") or "")
+        acc = rec.get("accel")
+        return str(acc.get("name", "") if isinstance(acc, dict) else acc or "")
+    raise UserError(f"{path}: no header record")
+
+
+def leave_one_out(trace_paths, by: str = "layer", **train_kw) -> dict:
+    """Train on all groups but one (a layer, or an accelerator), evaluate on it; every group in
+    turn. Returns per-fold metrics and their means."""
+    import tempfile
+    if by not in ("layer", "accel"):
+        raise UserError(f"leave-one-out groups by 'layer' or 'accel', not {by!r}")
+    paths = [str(p) for p in trace_paths]
+    for p in paths:
+        if not Path(p).is_file():
+            raise UserError(f"trace file not found: {p}")
+    keys = [_group_key(p, by) for p in paths]
+    groups = sorted(set(keys))
+    if len(groups) < 2:
+        raise UserError(f"leave-one-{by}-out needs traces of at least two {by}s, "
+                        f"got only {groups[0]!r}")
+    folds = []
+    for g in groups:
+        train_p = [p for p, k in zip(paths, keys) if k != g]
+        test_p = [p for p, k in zip(paths, keys) if k == g]
+        with tempfile.TemporaryDirectory() as tmp:
+            train(train_p, tmp, **train_kw)
+            m = evaluate(tmp, test_p)
+        m.pop("model", None)
+        folds.append({"held_out": g, **m})
+    summary = {}
+    for key, fields in (("v", ("auc", "invalid_caught", "valid_dropped")),
+                        ("p", ("rmse", "kendall_tau", f"top{TOP_K}_recall")),
+                        ("a", ("rmse", "kendall_tau", f"top{TOP_K}_recall"))):
+        summary[key] = {f: _mean([fo[key][f] for fo in folds if fo[key]]) for f in fields}
+    summary["rmse_ratio_a_p"] = _mean([fo["rmse_ratio_a_p"] for fo in folds])
+    return {"protocol": f"leave-one-{by}-out", "mean": summary, "folds": folds}
+
+
+# ----- command line -------------------------------------------------------------------------------
+def _train_params(manifest: dict) -> dict:
+    """Training settings recorded in a bundle, to retrain alike under a protocol."""
+    models = manifest.get("models", {})
+    keep = ("n_estimators", "max_depth", "learning_rate", "min_child_weight", "subsample")
+    kw = {f"{k}_params": {n: models[k]["params"][n] for n in keep if n in models[k]["params"]}
+          for k in ("v", "p", "a") if models.get(k)}
+    mvd = manifest.get("training", {}).get("max_valid_drop")
+    if mvd is not None:
+        kw["max_valid_drop"] = mvd
+    return kw
+
+
+def cmd_train(a):
+    from .cli import _print
+    if not 0.0 <= a.max_valid_drop < 1.0:
+        raise UserError("--max-valid-drop must be in [0, 1)")
+    m = train(a.traces, a.out, seed=a.seed, max_valid_drop=a.max_valid_drop)
+    out = Path(a.out)
+    d = {"out": str(out), "traces": len(m["traces"]), **{k: m["training"][k] for k in
+                                                          ("rows", "valid_rows", "seconds")},
+         "v_threshold": m["models"]["v"]["threshold"],
+         "oof_auc": m["training"].get("oof_auc"),
+         "files": {f.name: f.stat().st_size for f in sorted(out.iterdir()) if f.is_file()},
+         "train_metrics": m["metrics"]["train"]}
+
+    def human(d):
+        size = sum(d["files"].values()) / 1e6
+        print(f"trained on {d['traces']} traces ({d['rows']} configs, {d['valid_rows']} valid) "
+              f"in {d['seconds']:.1f} s -> {d['out']} ({size:.2f} MB)")
+        oof = f", out-of-fold AUC {d['oof_auc']:.3f}" if d["oof_auc"] is not None else ""
+        print(f"  V threshold {d['v_threshold']:.3f}{oof}")
+    _print(d, a.json, human)
+
+
+def cmd_evaluate(a):
+    from .cli import _print
+    proto = a.protocol
+    if proto == "none":
+        if not a.model:
+            raise UserError("--model is required unless a --protocol retrains the models")
+        d = evaluate(a.model, a.traces)
+    else:
+        kw = {}
+        if a.model:
+            from .surrogates.bundle import load_bundle
+            kw = _train_params(load_bundle(a.model).manifest)
+        d = leave_one_out(a.traces, by={"leave-one-layer-out": "layer",
+                                        "leave-one-accel-out": "accel"}[proto], **kw)
+
+    def show(m, label):
+        v, p, aa = m["v"], m["p"], m["a"]
+        fmt = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
+        line = (f"{label:24s} V auc {fmt(v['auc'])} caught {fmt(v['invalid_caught'])} "
+                f"dropped {fmt(v['valid_dropped'])}")
+        for name, s in (("P", p), ("A", aa)):
+            if s:
+                line += (f" | {name} rmse {fmt(s['rmse'])} tau {fmt(s['kendall_tau'])} "
+                         f"top{TOP_K} {fmt(s[f'top{TOP_K}_recall'])}")
+        print(line + f" | A/P {fmt(m['rmse_ratio_a_p'])}")
+
+    def human(d):
+        if "folds" in d:
+            for fo in d["folds"]:
+                show(fo, fo["held_out"])
+            show(d["mean"], f"mean ({d['protocol']})")
+        else:
+            show(d, "all traces")
+    _print(d, a.json, human)
+
+
+def register(sub):
+    """Add `train` and `evaluate` to the `ml2tuner` command (cli._EXTRA_COMMANDS)."""
+    p = sub.add_parser("train", help="train V, P and A offline from traces into a model bundle")
+    p.add_argument("--traces", nargs="+", required=True, help="trace files (.jsonl[.gz])")
+    p.add_argument("--out", required=True, help="bundle directory, e.g. models/NAME")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-valid-drop", type=float, default=0.02,
+                   help="V's threshold drops at most this share of valid configs (out of fold)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="metrics of a model bundle on traces")
+    p.add_argument("--model", help="bundle directory (with a protocol: its training settings)")
+    p.add_argument("--traces", nargs="+", required=True, help="trace files (.jsonl[.gz])")
+    p.add_argument("--protocol", default="none",
+                   choices=("none", "leave-one-layer-out", "leave-one-accel-out"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+
+# ----- task descriptors ---------------------------------------------------------------------------
+def task_descriptor(task) -> dict:
+    """The numeric task descriptor of `task`: a dict (returned as is), a trace path (its
+    header's `descriptor`), a measurer whose `describe()` has one (AccelMeasurer), or a
+    ReplayMeasurer of an ml2tuner trace (rebuilt from the recorded accelerator and workload)."""
+    if task is None:
+        return {}
+    if isinstance(task, dict):
+        return dict(task)
+    if isinstance(task, (str, Path)):
+        for _, rec in iter_records(task):
+            return dict(rec.get("descriptor") or {}) if rec.get("record") == "header" else {}
+        return {}
+    desc = task.describe().get("descriptor") if hasattr(task, "describe") else None
+    if desc:
+        return dict(desc)
+    meta = getattr(getattr(task, "data", None), "meta", None) or {}
+    if isinstance(meta.get("accel"), dict) and meta.get("workload"):
+        from .accel.hardware import hardware_from_dict
+        from .accel.workloads import parse_workload
+        return {**hardware_from_dict(meta["accel"]).descriptor(),
+                **parse_workload(meta["workload"]).descriptor()}
+    return {}

@@ -1,0 +1,386 @@
+"""ML2Tuner's three models as a MetaSchedule cost model (`PyCostModel`; higher score is better).
+
+The models are the project's own surrogates (`ml2tuner.surrogates`):
+
+    V  ValidityModel,    visible features          -> P(candidate builds and runs)  (trained on
+                                                      every measurement, failures included)
+    P  PerformanceModel, visible features          -> log relative cost             (valid ones)
+    A  AdvancedModel,    visible + hidden features -> log relative cost             (valid ones)
+
+Relative cost of a valid measurement = its cost / the best cost of its task (>= 1, so P and A
+fit positive costs as they do on accelerator traces; tasks of different sizes share a model).
+The score of a candidate is best cost / predicted cost = exp(-predict_log), in (0, ~1], the
+normalised throughput that MetaSchedule's XGBModel regresses. Visible features are the trace
+decisions; hidden ones are pooled PerStoreFeature of the scheduled TensorIR (see features.py).
+
+predict() (mode "cascade", used when the search strategy is MetaSchedule's own): P scores every
+candidate; the `shortlist` best by P(valid)·P are re-scored by A (only they pay for hidden-
+feature extraction) and keep their lead over the rest; candidates with P(valid) < v_threshold
+are pushed to the bottom (score · 1e-3), not removed, so the evolutionary search can still fall
+back on them. Before `warmup` valid measurements exist the score is uniform random (times 1e-3
+where V predicts a failure), like XGBModel's warm-up. MetaSchedule clips scores at 0.
+With `search.ML2SearchStrategy` the evolution is steered by `proposal_model()` (V·P only) and
+the (alpha+1)·N -> V -> A selection happens in `ML2Models.select`.
+
+Failures only reach update() through `callback.UpdateCostModelAll`; TVM's default
+UpdateCostModel callback drops build failures before calling update().
+
+save(path)/load(path): `path` is a model bundle (`ml2tuner.surrogates.bundle`): manifest.json,
+v.json/p.json/a.json (XGBoost's JSON model format, sha256-checked, with the feature names
+embedded), plus data.npz (the training data, loaded with allow_pickle=False) and the
+cost-model state under the manifest key "tvm_cost_model". Feature names: visible_names() (64),
+no task descriptor, hidden_names() (329). Before P is trained (fewer than `warmup` valid
+measurements) the manifest lists no models (`load_bundle` refuses it as untrained) and load()
+refits V from data.npz. No pickle anywhere.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..measure import Status
+from ._env import require_tvm
+from .callback import classify
+from .features import (HIDDEN_WIDTH, VISIBLE_WIDTH, hidden_matrix, hidden_names, visible_matrix,
+                       visible_names)
+
+require_tvm()
+from tvm.ir.utils import derived_object  # noqa: E402
+from tvm.s_tir.meta_schedule.cost_model import PyCostModel  # noqa: E402
+from tvm.s_tir.meta_schedule.utils import shash2hex  # noqa: E402
+
+FORMAT = "ml2tuner.tvm.ML2CostModel"
+FORMAT_VERSION = 2
+STATE_KEY = "tvm_cost_model"      # the manifest entry holding this cost model's own state
+
+
+def make_models(seed: int = 0, n_jobs: int = 1) -> dict:
+    """The three estimators (unfitted): ml2tuner.surrogates' V, P and A.
+
+    Smaller trees than the surrogates' defaults: a MetaSchedule run refits after every batch
+    on at most a few hundred rows."""
+    from ..surrogates import AdvancedModel, PerformanceModel, ValidityModel
+    return {
+        "V": ValidityModel(n_estimators=60, max_depth=4, learning_rate=0.3, n_jobs=n_jobs,
+                           random_state=seed),
+        "P": PerformanceModel(n_estimators=150, max_depth=4, learning_rate=0.2, n_jobs=n_jobs,
+                              random_state=seed),
+        "A": AdvancedModel(n_estimators=150, max_depth=4, learning_rate=0.2, n_jobs=n_jobs,
+                           random_state=seed),
+    }
+
+
+def feature_names() -> dict:
+    """The bundle's feature layout: V and P read `visible`, A reads `visible + hidden`."""
+    return {"visible": visible_names(), "descriptor": [], "hidden": hidden_names()}
+
+
+class ML2Models:
+    """The array-level core (no TVM): training data, fitting, three-stage scoring."""
+
+    def __init__(self, *, seed: int = 0, shortlist: int | None = 32, v_threshold: float = 0.5,
+                 warmup: int = 8, n_jobs: int = 1, model_factory=make_models):
+        self.seed, self.shortlist, self.v_threshold = seed, shortlist, v_threshold
+        self.warmup, self.n_jobs = warmup, n_jobs
+        self.model_factory = model_factory
+        self.rng = np.random.default_rng(seed)
+        self.groups: list[str] = []
+        self.vis = np.empty((0, VISIBLE_WIDTH))
+        self.hid = np.empty((0, HIDDEN_WIDTH))
+        self.valid = np.empty(0, dtype=bool)
+        self.cost = np.empty(0)
+        self.group = np.empty(0, dtype=np.int64)
+        self.models: dict = {"V": None, "P": None, "A": None}
+        self.valid_rate = 1.0
+
+    # ----- data ---------------------------------------------------------------------------
+    def add(self, group: str, vis, hid, valid, cost) -> None:
+        if group not in self.groups:
+            self.groups.append(group)
+        g = self.groups.index(group)
+        n = len(valid)
+        self.vis = np.vstack([self.vis, np.asarray(vis, dtype=np.float64).reshape(n, -1)])
+        self.hid = np.vstack([self.hid, np.asarray(hid, dtype=np.float64).reshape(n, -1)])
+        self.valid = np.concatenate([self.valid, np.asarray(valid, dtype=bool)])
+        self.cost = np.concatenate([self.cost, np.asarray(cost, dtype=np.float64)])
+        self.group = np.concatenate([self.group, np.full(n, g, dtype=np.int64)])
+
+    def relative_cost(self) -> np.ndarray:
+        """cost / best cost of its group for valid rows (>= 1); NaN for invalid rows."""
+        y = np.full(len(self.cost), np.nan)
+        for g in np.unique(self.group):
+            m = (self.group == g) & self.valid
+            if m.any():
+                y[m] = self.cost[m] / self.cost[m].min()
+        return y
+
+    def targets(self) -> np.ndarray:
+        """Normalised throughput of each valid row (best cost of its group / cost), 0 if invalid."""
+        return np.nan_to_num(1.0 / self.relative_cost(), nan=0.0)
+
+    @property
+    def n_valid(self) -> int:
+        return int(self.valid.sum())
+
+    # ----- fitting -------------------------------------------------------------------------
+    def fit(self) -> None:
+        n = len(self.valid)
+        if n == 0:
+            return
+        fresh = self.model_factory(seed=self.seed, n_jobs=self.n_jobs)
+        self.valid_rate = float(self.valid.mean())
+        # ValidityModel handles one-class data itself (a constant: the rate seen so far)
+        fresh["V"].fit(self.vis, self.valid.astype(np.int64))
+        self.models["V"] = fresh["V"]
+        if self.n_valid >= max(2, self.warmup):
+            m = self.valid
+            y = self.relative_cost()[m]
+            fresh["P"].fit(self.vis[m], y)
+            fresh["A"].fit(np.hstack([self.vis[m], self.hid[m]]), y)
+            self.models["P"], self.models["A"] = fresh["P"], fresh["A"]
+
+    # ----- scoring -------------------------------------------------------------------------
+    def p_valid(self, vis: np.ndarray) -> np.ndarray:
+        if self.models["V"] is None:
+            return np.full(len(vis), self.valid_rate if len(self.valid) else 1.0)
+        return self.models["V"].predict_proba(vis)[:, 1]
+
+    def _tput(self, which: str, X) -> np.ndarray:
+        """best cost / predicted cost (higher is better)."""
+        return np.exp(-np.clip(self.models[which].predict_log(X), -30.0, 30.0))
+
+    def _gate(self, pv: np.ndarray) -> np.ndarray:
+        return np.where(pv >= self.v_threshold, pv, 1e-3 * pv)
+
+    def score(self, vis: np.ndarray, hidden_fn, mode: str = "cascade") -> dict:
+        """Scores of candidates given their visible features; `hidden_fn(idx)` returns the
+        hidden features of the candidates at positions idx (called once, on the shortlist).
+        mode "cascade": V·P, then A on the shortlist; "vp": V·P only (no hidden features)."""
+        n = len(vis)
+        pv = self.p_valid(vis)
+        out = {"p_valid": pv, "p": None, "a": None, "shortlist": np.empty(0, dtype=np.int64)}
+        if self.models["P"] is None:
+            base = self.rng.uniform(size=n)
+            out["score"] = base * np.where(pv >= self.v_threshold, 1.0, 1e-3) + 1e-12
+            return out
+        p = self._tput("P", vis)
+        out["p"] = p
+        gate = self._gate(pv)
+        final = gate * p
+        k = n if self.shortlist is None else min(n, int(self.shortlist))
+        if mode == "cascade" and self.models["A"] is not None and k > 0:
+            top = np.argsort(-final, kind="stable")[:k]
+            hid = np.asarray(hidden_fn(top), dtype=np.float64).reshape(len(top), -1)
+            a = self._tput("A", np.hstack([vis[top], hid]))
+            a_full = np.full(n, np.nan)
+            a_full[top] = a
+            out["a"], out["shortlist"] = a_full, top
+            short = gate[top] * a
+            rest = np.ones(n, dtype=bool)
+            rest[top] = False
+            if rest.any():
+                # keep the shortlist ahead: scale the rest below the shortlist's minimum
+                lo, hi = short.min(), final[rest].max()
+                if hi > 0:
+                    final = final * (0.999 * lo / hi if lo > 0 else 1e-6 / hi)
+            final[top] = short
+        elif mode not in ("cascade", "vp"):
+            raise ValueError(f"unknown scoring mode {mode!r}")
+        out["score"] = final + 1e-12
+        return out
+
+    def select(self, vis: np.ndarray, hidden_fn, n: int) -> dict:
+        """ML2Tuner's selection on a proposal pool of (alpha+1)·N candidates: drop those V
+        predicts invalid (unless fewer than n would remain: then the likeliest valid ones fill
+        up), rank the rest by A (P before A is trained, random before P is) and take n.
+        Returns {"picked", "p_valid", "a", "n_rejected"}."""
+        m = len(vis)
+        n = min(int(n), m)
+        pv = self.p_valid(vis)
+        ok = np.flatnonzero(pv >= self.v_threshold)
+        if len(ok) < n:      # not enough predicted-valid: the likeliest of the others fill up
+            others = np.setdiff1d(np.arange(m), ok)
+            ok = np.concatenate([ok, others[np.argsort(-pv[others], kind="stable")[:n - len(ok)]]])
+        a = np.full(m, np.nan)
+        if self.models["A"] is not None:
+            hid = np.asarray(hidden_fn(ok), dtype=np.float64).reshape(len(ok), -1)
+            a[ok] = self._tput("A", np.hstack([vis[ok], hid]))
+            rank = a[ok]
+        elif self.models["P"] is not None:
+            rank = self._tput("P", vis[ok])
+        else:
+            rank = self.rng.uniform(size=len(ok))
+        picked = ok[np.argsort(-rank, kind="stable")[:n]]
+        return {"picked": picked, "p_valid": pv, "a": a,
+                "n_rejected": int(m - (pv >= self.v_threshold).sum())}
+
+    # ----- persistence ---------------------------------------------------------------------
+    def params(self) -> dict:
+        return {"seed": self.seed, "shortlist": self.shortlist, "v_threshold": self.v_threshold,
+                "warmup": self.warmup, "n_jobs": self.n_jobs}
+
+    def _state(self) -> dict:
+        return {"format": FORMAT, "version": FORMAT_VERSION, "params": self.params(),
+                "visible_width": VISIBLE_WIDTH, "hidden_width": HIDDEN_WIDTH,
+                "groups": self.groups, "valid_rate": self.valid_rate, "data": "data.npz",
+                "n_rows": int(len(self.valid)), "n_valid": self.n_valid}
+
+    def save(self, path) -> dict:
+        """Write the model bundle (see the module doc); return its manifest."""
+        from ..surrogates.bundle import FORMAT as BUNDLE_FORMAT
+        from ..surrogates.bundle import MANIFEST, SCHEMA_VERSION, save_bundle
+        d = Path(path)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / MANIFEST).unlink(missing_ok=True)      # invalid until the new manifest is written
+        np.savez(d / "data.npz", vis=self.vis, hid=self.hid, valid=self.valid, cost=self.cost,
+                 group=self.group)
+        meta = {"features": feature_names(), "v_threshold": self.v_threshold,
+                "backend": "tvm-meta-schedule", STATE_KEY: self._state()}
+        if self.models["V"] is not None and self.models["P"] is not None:
+            return save_bundle(d, self.models["V"], self.models["P"], self.models["A"], meta)
+        # not trained yet: a manifest in the bundle's format listing no models; load() refits
+        for key in ("v", "p", "a"):
+            (d / f"{key}.json").unlink(missing_ok=True)
+        from .. import __version__
+        manifest = {"format": BUNDLE_FORMAT, "schema": SCHEMA_VERSION,
+                    "tool": f"ml2tuner {__version__}",
+                    "features": {**meta.pop("features"), "fill_value": None},
+                    "models": {"v": None, "p": None, "a": None}, **meta}
+        tmp = d / (MANIFEST + ".tmp")
+        tmp.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        tmp.replace(d / MANIFEST)
+        return manifest
+
+    def load(self, path) -> None:
+        from ..surrogates.bundle import MANIFEST, load_bundle
+        d = Path(path)
+        try:
+            manifest = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise UserError(f"{d}: not an ML2CostModel bundle ({e})") from None
+        state = manifest.get(STATE_KEY) if isinstance(manifest, dict) else None
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise UserError(f"{d}: not an ML2CostModel bundle (no {STATE_KEY!r} entry); bundles "
+                            "trained on accelerator traces do not read TVM candidates")
+        if state.get("version") != FORMAT_VERSION:
+            raise UserError(f"{d}: ML2CostModel format v{state.get('version')!r}, this ml2tuner "
+                            f"reads v{FORMAT_VERSION}")
+        if (state["visible_width"], state["hidden_width"]) != (VISIBLE_WIDTH, HIDDEN_WIDTH):
+            raise UserError(f"{d}: feature widths differ from this ml2tuner's")
+        with np.load(d / state["data"], allow_pickle=False) as z:
+            self.vis, self.hid = z["vis"], z["hid"]
+            self.valid, self.cost, self.group = z["valid"], z["cost"], z["group"]
+        self.groups = list(state["groups"])
+        self.valid_rate = float(state["valid_rate"])
+        self.models = {"V": None, "P": None, "A": None}
+        if (manifest.get("models") or {}).get("p") is None:
+            self.fit()              # untrained bundle: V (if any data) from the stored rows
+            return
+        b = load_bundle(d)          # checks format, schema, sha256 and feature names
+        if b.visible != visible_names() or b.hidden_names != hidden_names() \
+                or b.descriptor_names:
+            raise UserError(f"{d}: the bundle's features are not this ml2tuner's TVM features")
+        self.models = {"V": b.v, "P": b.p, "A": b.a}
+
+
+@derived_object
+class ML2CostModel(PyCostModel):
+    """MetaSchedule cost model running ML2Tuner's V -> P -> A cascade (see module doc)."""
+
+    def __init__(self, *, seed: int = 0, shortlist: int | None = 32, v_threshold: float = 0.5,
+                 warmup: int = 8, n_jobs: int = 1, model_factory=make_models):
+        self.core = ML2Models(seed=seed, shortlist=shortlist, v_threshold=v_threshold,
+                              warmup=warmup, n_jobs=n_jobs, model_factory=model_factory)
+        self.last = None     # the last predict()'s details (p_valid, p, a, shortlist, score)
+        self.timing = {"predict_s": 0.0, "predict_calls": 0, "predicted": 0, "update_s": 0.0,
+                       "update_calls": 0}
+
+    def load(self, path: str) -> None:
+        self.core.load(path)
+
+    def save(self, path: str) -> None:
+        self.core.save(path)
+
+    def update(self, context, candidates, results) -> None:
+        candidates, results = list(candidates), list(results)
+        if len(candidates) != len(results):
+            raise ValueError("update(): candidates and results differ in length")
+        if not candidates:
+            return
+        t0 = time.perf_counter()
+        valid, cost = [], []
+        for r in results:
+            secs = [float(s) for s in r.run_secs] if r.run_secs else []
+            st, _ = classify(None, r.error_msg, secs)
+            ok = st == Status.OK
+            valid.append(ok)
+            cost.append(float(np.median(secs)) if ok else np.nan)
+        vis = visible_matrix(candidates)
+        hid = hidden_matrix(context, candidates)
+        self.core.add(shash2hex(context.mod), vis, hid, valid, cost)
+        self.core.fit()
+        self.timing["update_s"] += time.perf_counter() - t0
+        self.timing["update_calls"] += 1
+
+    def _predict(self, context, candidates, mode: str) -> np.ndarray:
+        candidates = list(candidates)
+        if not candidates:
+            return np.empty(0)
+        t0 = time.perf_counter()
+        vis = visible_matrix(candidates)
+        out = self.core.score(vis, lambda idx: hidden_matrix(context,
+                                                             [candidates[i] for i in idx]),
+                              mode=mode)
+        self.last = out
+        self.timing["predict_s"] += time.perf_counter() - t0
+        self.timing["predict_calls"] += 1
+        self.timing["predicted"] += len(candidates)
+        return np.asarray(out["score"], dtype=np.float64)
+
+    def predict(self, context, candidates) -> np.ndarray:
+        return self._predict(context, candidates, "cascade")
+
+    def predict_detail(self, context, candidates, mode: str = "cascade") -> dict:
+        self._predict(context, candidates, mode)
+        return self.last
+
+    def select(self, context, candidates, n: int) -> dict:
+        """ML2Tuner's (alpha+1)·N -> V -> A selection of n among `candidates` (see
+        ML2Models.select); hidden features are extracted for the V survivors only."""
+        candidates = list(candidates)
+        t0 = time.perf_counter()
+        vis = visible_matrix(candidates)
+        out = self.core.select(vis, lambda idx: hidden_matrix(context,
+                                                              [candidates[i] for i in idx]), n)
+        self.timing["select_s"] = self.timing.get("select_s", 0.0) + time.perf_counter() - t0
+        return out
+
+    def proposal_model(self) -> "ProposalModel":
+        """A cost model on the same data scoring V·P only (steers ML2SearchStrategy's evolution)."""
+        return ProposalModel(self)
+
+
+@derived_object
+class ProposalModel(PyCostModel):
+    """V·P scores of an ML2CostModel (no hidden features, no A): the proposal stage of
+    ML2Tuner, used as the evolutionary search's fitness in `search.ML2SearchStrategy`.
+    update() is a no-op: the ML2CostModel it reads is updated by the measure callback."""
+
+    def __init__(self, owner):
+        self.owner = owner
+
+    def load(self, path: str) -> None:
+        self.owner.load(path)
+
+    def save(self, path: str) -> None:
+        self.owner.save(path)
+
+    def update(self, context, candidates, results) -> None:
+        return None
+
+    def predict(self, context, candidates) -> np.ndarray:
+        return self.owner._predict(context, candidates, "vp")

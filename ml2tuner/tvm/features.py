@@ -1,0 +1,164 @@
+"""Features of MetaSchedule candidates.
+
+Visible features (Model V and P): the candidate's *knobs*, i.e. the decisions of the sampling
+instructions in its schedule trace, read in trace order, with no compilation:
+
+    SamplePerfectTile / SamplePartitionedTile -> one number per factor   d{i}.tile.{j}
+    SampleCategorical                          -> the chosen candidate    d{i}.cat
+    SampleComputeLocation                      -> the loop index          d{i}.loc
+    any other sampling instruction             -> its int decision(s)     d{i}.{kind}[.{j}]
+
+plus `sketch`, a 24-bit CRC of the trace without decisions and postprocessing, which names the
+design space (MetaSchedule generates several per task, e.g. 3 for an llvm matmul) the candidate
+came from. `visible_matrix` lays them out as a fixed-length vector
+`[n_decisions, sketch, v0, v1, ...]` padded with NaN (XGBoost's "missing") to VISIBLE_WIDTH.
+
+Hidden features (Model A): MetaSchedule's `PerStoreFeature` (164 numbers per buffer store of the
+scheduled, not yet built, TensorIR; no build needed) pooled over stores into a fixed-length
+vector: mean (164), max (164) and the number of stores (1) — HIDDEN_WIDTH = 329.
+"""
+from __future__ import annotations
+
+import re
+import zlib
+
+import numpy as np
+
+from ._env import require_tvm
+
+require_tvm()
+from tvm.s_tir.meta_schedule.feature_extractor import PerStoreFeature  # noqa: E402
+
+VISIBLE_WIDTH = 64
+PER_STORE_WIDTH = 164          # PerStoreFeature().feature_vector_length with its defaults
+HIDDEN_WIDTH = 2 * PER_STORE_WIDTH + 1
+
+_SHORT = {"SamplePerfectTile": "tile", "SamplePartitionedTile": "tile",
+          "SampleCategorical": "cat", "SampleComputeLocation": "loc"}
+_DECISION_RE = re.compile(r",?\s*decision=(\[[^\]]*\]|[-0-9]+)")
+
+
+def _trace(obj):
+    """A Trace from a MeasureCandidate, a Schedule or a Trace."""
+    if hasattr(obj, "sch"):
+        obj = obj.sch
+    if hasattr(obj, "trace"):
+        obj = obj.trace
+    return obj
+
+
+def _ints(decision) -> list[int]:
+    try:
+        return [int(x) for x in decision]
+    except TypeError:
+        return [int(decision)]
+
+
+def sketch_id(trace) -> int:
+    """CRC of the trace's instructions (without decisions and postprocessing): which design space."""
+    trace = _trace(trace)
+    text = "\n".join(trace.as_python(remove_postproc=True))
+    return zlib.crc32(_DECISION_RE.sub("", text).encode()) & 0xFFFFFF
+
+
+def decisions(obj) -> list[tuple[str, list[float]]]:
+    """[(name, values)] for each sampling instruction with a decision, in trace order."""
+    trace = _trace(obj)
+    dec = trace.decisions
+    out = []
+    for inst in trace.insts:
+        if inst not in dec:
+            continue
+        kind = inst.kind.name
+        d = dec[inst]
+        if kind == "SampleCategorical":
+            idx = int(d)
+            cands = list(inst.attrs[0])
+            try:
+                vals = [float(cands[idx])]
+            except (IndexError, TypeError, ValueError):
+                vals = [float(idx)]
+        else:
+            vals = [float(v) for v in _ints(d)]
+        out.append((_SHORT.get(kind, kind), vals))
+    return out
+
+
+def visible_features(obj, with_sketch: bool = True) -> dict:
+    """The candidate's decisions as a flat dict of named numbers (what a trace record stores)."""
+    feats: dict = {}
+    for i, (short, vals) in enumerate(decisions(obj)):
+        if short in ("cat", "loc") and len(vals) == 1:
+            feats[f"d{i}.{short}"] = _num(vals[0])
+        else:
+            for j, v in enumerate(vals):
+                feats[f"d{i}.{short}.{j}"] = _num(v)
+    if with_sketch:
+        feats["sketch"] = sketch_id(obj)
+    return feats
+
+
+def _num(v: float):
+    return int(v) if float(v).is_integer() else float(v)
+
+
+def visible_vector(obj, width: int = VISIBLE_WIDTH) -> np.ndarray:
+    items = decisions(obj)
+    flat = [v for _, vals in items for v in vals]
+    row = np.full(width, np.nan, dtype=np.float64)
+    head = [float(len(items)), float(sketch_id(obj))]
+    vals = (head + flat)[:width]
+    row[:len(vals)] = vals
+    return row
+
+
+def visible_matrix(candidates, width: int = VISIBLE_WIDTH) -> np.ndarray:
+    """(n, width) visible features of MeasureCandidates / Schedules / Traces."""
+    if len(candidates) == 0:
+        return np.empty((0, width))
+    return np.stack([visible_vector(c, width) for c in candidates])
+
+
+def visible_names(width: int = VISIBLE_WIDTH) -> list[str]:
+    return ["n_decisions", "sketch"] + [f"v{i}" for i in range(width - 2)]
+
+
+_EXTRACTOR = None
+
+
+def _extractor():
+    global _EXTRACTOR
+    if _EXTRACTOR is None:
+        _EXTRACTOR = PerStoreFeature(extract_workload=False)
+    return _EXTRACTOR
+
+
+def pool_per_store(f: np.ndarray) -> np.ndarray:
+    """(n_stores, 164) -> (329,): mean, max, n_stores."""
+    out = np.zeros(HIDDEN_WIDTH, dtype=np.float64)
+    if f.size:
+        f = f.reshape(f.shape[0], -1)[:, :PER_STORE_WIDTH]
+        out[:f.shape[1]] = f.mean(axis=0)
+        out[PER_STORE_WIDTH:PER_STORE_WIDTH + f.shape[1]] = f.max(axis=0)
+        out[-1] = f.shape[0]
+    return out
+
+
+def hidden_matrix(context, candidates, extractor=None) -> np.ndarray:
+    """(n, HIDDEN_WIDTH) pooled PerStoreFeature of MeasureCandidates (needs their TuneContext)."""
+    if len(candidates) == 0:
+        return np.empty((0, HIDDEN_WIDTH))
+    ext = extractor or _extractor()
+    feats = ext.extract_from(context, list(candidates))
+    return np.stack([pool_per_store(x.numpy()) for x in feats])
+
+
+def hidden_names() -> list[str]:
+    return ([f"store.mean.{i}" for i in range(PER_STORE_WIDTH)]
+            + [f"store.max.{i}" for i in range(PER_STORE_WIDTH)] + ["store.count"])
+
+
+def hidden_features(context, candidate) -> dict:
+    """One candidate's pooled hidden features as a named dict (for trace records)."""
+    row = hidden_matrix(context, [candidate])[0]
+    return {n: float(v) for n, v in zip(hidden_names(), row)}

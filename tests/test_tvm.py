@@ -1,0 +1,353 @@
+"""TVM MetaSchedule integration on real TVM (apache-tvm 0.27 + apache-tvm-ffi 0.1.14.post0).
+
+Skipped, with the reason, where TVM is not installed or pinned to a broken apache-tvm-ffi.
+One 16-trial tuning run (module fixture) serves several tests; the whole file takes ~1-2 min
+on 2 idle cores (about 11 s of it is TVM importing tvm.s_tir.tensor_intrin once).
+"""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from ml2tuner.errors import UserError
+from ml2tuner.tvm import tvm_available
+from ml2tuner.tvm.workloads import parse_spec
+
+TVM_OK, TVM_WHY = tvm_available()
+needs_tvm = pytest.mark.skipif(not TVM_OK, reason=f"TVM unavailable: {TVM_WHY}")
+
+SPEC = "matmul:M=64,N=64,K=64"
+LANES = 4      # build-time limit: schedules vectorizing wider than this fail to build
+
+
+# ----- no TVM needed ---------------------------------------------------------------------------
+def test_parse_spec_names_and_flops():
+    w = parse_spec("matmul: M=128, N=64, K=32")
+    assert w.name == "matmul:M=128,N=64,K=32" and w.flops == 2 * 128 * 64 * 32
+    c = parse_spec("conv2d:N=1,H=14,W=14,CI=16,CO=32,KH=3,KW=3,pad=1")
+    assert c.name.endswith("stride=1,pad=1") and c.flops == 2 * 32 * 14 * 14 * 16 * 9
+    assert parse_spec("dense:B=1,I=8,O=4,dtype=int8").dtype == "int8"
+
+
+@pytest.mark.parametrize("bad", ["matmul", "gemm:M=1", "matmul:M=1,N=1", "matmul:M=1,N=1,K=x",
+                                 "matmul:M=1,N=1,K=1,Q=2", "matmul:M=1,M=2,N=1,K=1",
+                                 "conv2d:N=1,H=2,W=2,CI=1,CO=1,KH=3,KW=3"])
+def test_parse_spec_rejects(bad):
+    with pytest.raises(UserError):
+        parse_spec(bad)
+
+
+# ----- real TVM ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    if not TVM_OK:
+        pytest.skip(f"TVM unavailable: {TVM_WHY}")
+    from ml2tuner.tvm.tune import tvm_tune
+    d = tmp_path_factory.mktemp("tvm")
+    out = tvm_tune(SPEC, trials=16, seed=0, trace_path=d / "trace.jsonl", use_ml2tuner=True,
+                   num_trials_per_iter=8, max_vector_lanes=LANES, min_repeat_ms=10,
+                   population_size=256, model_dir=d / "model", keep=True)
+    out["dir"] = d
+    return out
+
+
+@needs_tvm
+def test_workload_modules_match_tvm_flop_estimate():
+    from tvm.s_tir.analysis import estimate_tir_flops
+
+    from ml2tuner.tvm.workloads import build_module
+    for spec in ("matmul:M=16,N=8,K=4", "batch_matmul:B=2,M=4,N=4,K=8", "dense:B=2,I=16,O=8",
+                 "conv2d:N=1,H=6,W=6,CI=2,CO=4,KH=3,KW=3,stride=2,pad=1"):
+        mod = build_module(spec)
+        assert [gv.name_hint for gv in mod.get_global_vars()] == ["main"]
+        assert estimate_tir_flops(mod) == parse_spec(spec).flops
+
+
+@needs_tvm
+def test_tune_small_matmul(tuned):
+    assert tuned["trials"] == 16
+    assert tuned["n_ok"] + tuned["n_compile_error"] + tuned["n_runtime_error"] \
+        + tuned["n_timeout"] == 16
+    assert tuned["n_ok"] >= 1 and tuned["n_compile_error"] >= 1     # LANES=4 fails many
+    assert 0 < tuned["best_latency_s"] < 1e-2 and tuned["best_gflops"] > 0
+    assert any(k.startswith("d0.tile.") for k in tuned["best_config"])
+    db = tuned["_objects"]["database"]
+    assert len(db.get_all_tuning_records()) == 16
+
+
+@needs_tvm
+def test_callback_recorded_every_measurement(tuned):
+    from ml2tuner.traces import read_trace
+    tr = read_trace(tuned["dir"] / "trace.jsonl")
+    assert tr.header["space"] == {"name": f"tvm:{SPEC}", "kind": "open", "knobs": {}, "size": 0}
+    assert tr.header["workload"] == SPEC and tr.header["constraints"]["max_vector_lanes"] == LANES
+    assert [r.index for r in tr.results] == list(range(16))
+    assert sum(r.valid for r in tr.results) == tuned["n_ok"]
+    lines = [json.loads(ln) for ln in open(tuned["dir"] / "trace.jsonl")][1:]
+    for r, raw in zip(tr.results, lines):
+        assert raw["task"] == "main" and raw["schedule"]
+        assert {"d0.tile.0", "d1.tile.0", "sketch"} <= set(r.config)
+        if r.valid:
+            assert r.cost > 0 and math.isclose(r.gflops, 2 * 64 ** 3 / r.cost / 1e9)
+            assert raw["run_secs"]
+        else:
+            assert r.status.value == "compile_error" and r.cost is None
+            assert "max_vector_lanes" in r.error
+    assert min(r.cost for r in tr.results if r.valid) == tuned["best_latency_s"]
+
+
+def _replay(record_schedule, mod):
+    """A MeasureCandidate rebuilt from a trace record's `schedule` (TVM trace JSON)."""
+    from tvm.s_tir import Schedule, Trace
+    from tvm.s_tir.meta_schedule import MeasureCandidate
+    from tvm.s_tir.meta_schedule.arg_info import ArgInfo
+    sch = Schedule(mod)
+    Trace.apply_json_to_schedule(record_schedule, sch)
+    return MeasureCandidate(sch, ArgInfo.from_entry_func(sch.mod, remove_preproc=True))
+
+
+@needs_tvm
+def test_failed_builds_reach_the_cost_model_and_are_learned(tuned):
+    """TVM's own UpdateCostModel drops build failures; UpdateCostModelAll keeps them for V."""
+    cm = tuned["_objects"]["cost_model"]
+    core = cm.core
+    assert len(core.valid) == 16 and (~core.valid).sum() == tuned["n_compile_error"]
+    from ml2tuner.tvm.features import visible_features, visible_matrix
+    lines = [json.loads(ln) for ln in open(tuned["dir"] / "trace.jsonl")][1:]
+    mod = tuned["_objects"]["module"]
+    cands = [_replay(raw["schedule"], mod) for raw in lines]
+    # the stored schedule replays to the very decisions that were recorded
+    assert all(visible_features(c) == raw["config"] for c, raw in zip(cands, lines))
+    pv = core.p_valid(visible_matrix(cands))
+    ok = np.array([raw["status"] == "ok" for raw in lines])
+    assert pv[~ok].mean() < pv[ok].mean()
+
+
+@needs_tvm
+def test_saved_model_is_a_bundle_and_reloads(tuned):
+    from ml2tuner.surrogates import PerformanceModel, ValidityModel
+    from ml2tuner.surrogates.bundle import load_bundle
+    from ml2tuner.tvm.cost_model import ML2CostModel
+    d = tuned["dir"] / "model"
+    manifest = json.loads((d / "manifest.json").read_text())
+    assert manifest["format"] == "ml2tuner-model-bundle"
+    state = manifest["tvm_cost_model"]
+    assert state["n_rows"] == 16 and len(manifest["features"]["visible"]) == 64
+    core = tuned["_objects"]["cost_model"].core
+    model_files = {e["file"] for e in manifest["models"].values() if e and e["file"]}
+    assert {p.name for p in d.iterdir()} == {"manifest.json", "data.npz"} | model_files
+    with np.load(d / "data.npz", allow_pickle=False) as z:
+        assert z["vis"].shape[0] == 16
+    if core.models["P"] is not None:         # trained: the project's loader reads it too
+        assert "v.json" in model_files       # V trains as soon as both outcomes were seen
+        b = load_bundle(d)
+        assert isinstance(b.v, ValidityModel) and isinstance(b.p, PerformanceModel)
+        assert np.allclose(b.p.predict_log(core.vis), core.models["P"].predict_log(core.vis))
+    m2 = ML2CostModel(seed=0)
+    m2.load(str(d))
+    x = core.vis
+    assert np.allclose(m2.core.p_valid(x), core.p_valid(x))
+    if core.models["P"] is not None:
+        assert np.allclose(m2.core.models["P"].predict(x), core.models["P"].predict(x))
+
+
+@needs_tvm
+def test_selection_strategy_proposed_twice_what_it_measured(tuned):
+    """The default selection: EvolutionarySearch proposes (alpha+1)*N, V and A pick N."""
+    st = tuned["selection_stats"]
+    assert tuned["selection"] == "strategy"
+    assert st["batches"] == 2 and st["picked"] == 16 and st["proposed"] == 32
+
+
+@needs_tvm
+def test_untrained_model_bundle_round_trip(tmp_path):
+    """Before P is trained the bundle lists no models; load() refits V from data.npz, and the
+    project's load_bundle refuses it as untrained."""
+    from ml2tuner.surrogates.bundle import load_bundle
+    from ml2tuner.tvm.cost_model import ML2Models
+    from ml2tuner.tvm.features import HIDDEN_WIDTH, VISIBLE_WIDTH
+    rng = np.random.default_rng(0)
+    m = ML2Models(seed=0, warmup=8)
+    vis = rng.integers(1, 9, size=(6, VISIBLE_WIDTH)).astype(float)
+    valid = vis[:, 2] < 5
+    valid[:2] = [True, False]
+    m.add("g", vis, np.zeros((6, HIDDEN_WIDTH)), valid, np.where(valid, 1e-4, np.nan))
+    m.fit()
+    assert m.models["V"] is not None and m.models["P"] is None
+    m.save(tmp_path / "b")
+    with pytest.raises(UserError, match="lacks Model V or Model P"):
+        load_bundle(tmp_path / "b")
+    m2 = ML2Models(seed=0)
+    m2.load(tmp_path / "b")
+    assert np.allclose(m2.p_valid(vis), m.p_valid(vis))
+    with pytest.raises(UserError, match="not an ML2CostModel"):
+        ML2Models().load(tmp_path)
+
+
+# ----- the cost model on synthetic measurements -----------------------------------------------
+def _synthetic(n, seed_base):
+    """n candidates sampled from the matmul's design spaces + synthetic outcomes: a build
+    'fails' when the innermost j tile is >= 16; cost grows with the distance of the innermost
+    i tile from 4."""
+    import tvm
+    from tvm.s_tir import Schedule, Trace
+    from tvm.s_tir.meta_schedule import MeasureCandidate, TuneContext
+    from tvm.s_tir.meta_schedule.arg_info import ArgInfo
+    from tvm.s_tir.meta_schedule.runner import RunnerResult
+
+    from ml2tuner.tvm.features import visible_features
+    from ml2tuner.tvm.workloads import build_module
+    mod = build_module(SPEC)
+    ctx = TuneContext(mod=mod, target=tvm.target.Target({"kind": "llvm", "num-cores": 2}),
+                      space_generator="post-order-apply", search_strategy="evolutionary",
+                      task_name="main", rand_state=1, num_threads=1)
+    spaces = ctx.space_generator.generate_design_space(mod)
+    cands, results, tput, ok = [], [], [], []
+    for s in range(n):
+        sch = Schedule(mod, seed=seed_base + s)
+        Trace(spaces[s % len(spaces)].trace.insts, {}).apply_to_schedule(sch, remove_postproc=True)
+        cands.append(MeasureCandidate(sch, ArgInfo.from_entry_func(sch.mod, remove_preproc=True)))
+        f = visible_features(sch)
+        if f["d1.tile.3"] >= 16:
+            results.append(RunnerResult(None, "LocalBuilder: An exception occurred\nTraceback "
+                                        "...\nConstraintViolation: too wide"))
+            ok.append(False)
+            tput.append(0.0)
+        else:
+            cost = 1e-5 * (1 + abs(math.log2(f["d0.tile.3"]) - 2))
+            results.append(RunnerResult([cost], None))
+            ok.append(True)
+            tput.append(1 / cost)
+    return ctx, cands, results, np.array(tput), np.array(ok)
+
+
+def _spearman(a, b):
+    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+@needs_tvm
+def test_cost_model_predictions_improve_and_learn_invalid(tmp_path):
+    from ml2tuner.tvm.cost_model import ML2CostModel
+    ctx, train_c, train_r, _, train_ok = _synthetic(96, seed_base=1)
+    _, test_c, _, test_tput, test_ok = _synthetic(64, seed_base=10_001)
+    assert (~train_ok).any() and train_ok.any() and (~test_ok).any()
+    cm = ML2CostModel(seed=0, shortlist=16)
+    before = cm.predict(ctx, test_c)
+    assert before.shape == (64,) and np.isfinite(before).all() and (before >= 0).all()
+    cm.update(ctx, train_c, train_r)
+    detail = cm.predict_detail(ctx, test_c)
+    after = detail["score"]
+    assert np.isfinite(after).all() and (after >= 0).all()
+    assert len(detail["shortlist"]) == 16 and np.isfinite(detail["a"][detail["shortlist"]]).all()
+    # V: the failing builds are recognised as invalid
+    assert detail["p_valid"][~test_ok].mean() < 0.5 < detail["p_valid"][test_ok].mean()
+    # ranking of the valid held-out candidates improves (before: random scores)
+    v = test_ok
+    assert _spearman(after[v], test_tput[v]) > max(0.3, _spearman(before[v], test_tput[v]))
+    # predicted-invalid ones rank below the valid ones on average
+    assert after[~v].mean() < after[v].mean()
+    # save/load round trip gives the same scores (shortlist and all), without pickle
+    cm.save(str(tmp_path / "m"))
+    cm2 = ML2CostModel(seed=0, shortlist=16)
+    cm2.load(str(tmp_path / "m"))
+    assert np.allclose(cm2.predict(ctx, test_c), after)
+
+
+@needs_tvm
+def test_select_drops_predicted_invalid_and_ranks_by_a():
+    """ML2Models.select: the (alpha+1)*N -> V -> A step of ML2SearchStrategy."""
+    from ml2tuner.tvm.cost_model import ML2CostModel
+    ctx, train_c, train_r, _, _ = _synthetic(96, seed_base=1)
+    _, pool, _, pool_tput, pool_ok = _synthetic(32, seed_base=20_001)
+    cm = ML2CostModel(seed=0)
+    first = cm.select(ctx, pool, 8)              # untrained: any 8, all "valid"
+    assert len(first["picked"]) == 8 and len(set(first["picked"].tolist())) == 8
+    cm.update(ctx, train_c, train_r)
+    out = cm.select(ctx, pool, 8)
+    picked = out["picked"]
+    assert len(picked) == 8 and out["n_rejected"] >= 1
+    assert pool_ok[picked].mean() > pool_ok.mean()
+    a = out["a"][picked]
+    assert np.isfinite(a).all() and (np.diff(a) <= 1e-12).all()     # best A first
+    # A's ranking is no worse than a random 8 of the valid ones
+    assert np.mean(pool_tput[picked][pool_ok[picked]]) >= np.mean(pool_tput[pool_ok]) * 0.9
+
+
+@needs_tvm
+def test_build_constraints_on_a_real_module():
+    from tvm.s_tir import Schedule
+
+    from ml2tuner.tvm.build import BuildConstraints, ConstraintViolation, ML2Build, loop_stats
+    from ml2tuner.tvm.workloads import build_module
+    mod = build_module("matmul:M=16,N=16,K=16")
+    sch = Schedule(mod)
+    blk = sch.get_sblock("C")
+    _, j, _ = sch.get_loops(blk)
+    sch.vectorize(sch.split(j, [None, 8])[1])
+    st = loop_stats(sch.mod)
+    assert st["max_vector_lanes"] == 8 and st["n_vectorized"] == 1
+    assert BuildConstraints(max_vector_lanes=8).violation(sch.mod) is None
+    assert "8 lanes" in BuildConstraints(max_vector_lanes=4).violation(sch.mod)
+    with pytest.raises(ConstraintViolation):
+        ML2Build(BuildConstraints(max_vector_lanes=4))(sch.mod, "llvm")
+
+
+@needs_tvm
+def test_baseline_xgb_tuner_also_traces(tmp_path):
+    from ml2tuner.traces import read_trace
+    from ml2tuner.tvm.tune import tvm_tune
+    out = tvm_tune("dense:B=4,I=32,O=32", trials=8, seed=1, trace_path=tmp_path / "t.jsonl",
+                   use_ml2tuner=False, num_trials_per_iter=8, min_repeat_ms=10,
+                   population_size=128)
+    assert out["tuner"] == "metaschedule-xgb" and out["n_ok"] == out["trials"] == 8
+    assert len(read_trace(tmp_path / "t.jsonl").results) == 8
+
+
+@pytest.mark.slow
+@needs_tvm
+def test_preimport_builder_mode(tmp_path):
+    """TVM's default_build with tensor_intrin pre-imported by the pool initializer (~11-30 s
+    per build batch on top of the light mode)."""
+    from ml2tuner.tvm.tune import tvm_tune
+    out = tvm_tune("matmul:M=32,N=32,K=32", trials=8, seed=0, builder_mode="preimport",
+                   min_repeat_ms=10, population_size=128)
+    assert out["n_ok"] == 8
+
+
+# ----- the tvm-tune command ---------------------------------------------------------------------
+def _cli(argv):
+    from ml2tuner import cli
+    from ml2tuner.tvm.cli import register
+    old = list(cli._EXTRA_COMMANDS)
+    cli._EXTRA_COMMANDS[:] = [r for r in old if r is not register] + [register]
+    try:
+        return cli.main(argv)
+    finally:
+        cli._EXTRA_COMMANDS[:] = old
+
+
+def test_cli_without_tvm_says_how_to_install(monkeypatch, capsys):
+    import ml2tuner.tvm._env as env
+    monkeypatch.setattr(env, "tvm_available", lambda: (False, "tvm is not installed (pip ...)"))
+    rc = _cli(["tvm-tune", "--workload", "matmul:M=128,N=128,K=128", "--trials", "32"])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+    assert "pip install -e '.[tvm]'" in err and "tvm is not installed" in err
+
+
+def test_cli_rejects_bad_workload(capsys):
+    assert _cli(["tvm-tune", "--workload", "matmul:M=1", "--trials", "4"]) == 2
+    assert "missing N, K" in capsys.readouterr().err
+
+
+@needs_tvm
+def test_cli_tvm_tune_json(tmp_path, capsys):
+    rc = _cli(["tvm-tune", "--workload", "matmul:M=32,N=32,K=32", "--trials", "8",
+               "--population", "128", "--trace", str(tmp_path / "t.jsonl"), "--json"])
+    assert rc == 0
+    d = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert d["trials"] == 8 and d["cost_model"] == "ml2" and d["best_latency_s"] > 0
+    assert d["n_failed"] == 8 - d["n_ok"] and d["wall_s"] >= d["tune_s"] > 0
+    assert len((tmp_path / "t.jsonl").read_text().splitlines()) == 9
