@@ -20,7 +20,7 @@ Reported per run: best latency (median of the runner's repeats) and GFLOPS, fail
 tuning wall seconds (tune_tir only) and the run's wall seconds. The load average is printed:
 other jobs may share the machine, which makes latencies and times noisy.
 
-    PYTHONPATH=. python benchmarks/tvm_cost_model.py [--trials 32] [--seeds 0] \
+    PYTHONPATH=. python benchmarks/tvm_cost_model.py [--trials 32] [--seeds 0,1] \
         [--tuners ml2,xgb] [--workloads SPEC;SPEC] [--tag NAME]
 Writes benchmarks/results/tvm_cost_model{_TAG}.{txt,json}; the last printed line is the JSON.
 """
@@ -57,7 +57,7 @@ def _geomean(xs):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=32)
-    ap.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
+    ap.add_argument("--seeds", default="0,1", help="comma-separated seeds (default 0,1)")
     ap.add_argument("--tuners", default="ml2,xgb", help=f"comma-separated, of {', '.join(TUNERS)}")
     ap.add_argument("--workloads", default=";".join(WORKLOADS), help="';'-separated specs")
     ap.add_argument("--max-vector-lanes", type=int, default=8, help="0: no build limit")
@@ -167,12 +167,13 @@ def main(argv=None):
            "python": platform.python_version(), "tvm": tvm.__version__,
            "command": "python benchmarks/tvm_cost_model.py " + " ".join(sys.argv[1:] if argv is None
                                                                        else argv)}
+    last = json.dumps(res, default=float)
     if not a.no_save:
         RESULTS.mkdir(parents=True, exist_ok=True)
         stem = "tvm_cost_model" + (f"_{a.tag}" if a.tag else "")
         (RESULTS / f"{stem}.json").write_text(json.dumps(res, indent=1, default=float) + "\n")
-        (RESULTS / f"{stem}.txt").write_text("\n".join(lines) + "\n")
-    print(json.dumps(res, default=float))
+        (RESULTS / f"{stem}.txt").write_text("\n".join(lines + [last]) + "\n")
+    print(last)
 
 
 if __name__ == "__main__":
