@@ -100,3 +100,23 @@ def test_measurement_noise_is_seeded_and_order_independent():
     rel = np.array(ca) / np.array(exact)
     assert 0.9 < rel.mean() < 1.1 and rel.std() > 0.01
     assert a.measure(ok[:1])[0].cost != ca[0]             # a repeat visit draws new noise
+
+
+def test_timeout_status_from_a_user_accelerator(tmp_path):
+    import json
+
+    from ml2tuner.accel.hardware import ACCEL_DIR
+    d = json.loads((ACCEL_DIR / "vta-1x16.json").read_text())
+    d.update(name="slow-board", profiling={"timeout_s": 0.003, "runtime_error_s": 1.0})
+    path = tmp_path / "slow.json"
+    path.write_text(json.dumps(d))
+    fast = AccelMeasurer("vta-1x16", "resnet18.C9").measure(range(480))
+    slow = AccelMeasurer(str(path), "resnet18.C9").measure(range(480))
+    for f, s in zip(fast, slow):
+        if f.valid and f.cost > 0.003:
+            assert s.status == Status.TIMEOUT and s.cost is None
+            assert s.profile_time == pytest.approx(f.profile_time - 10 * (f.cost + 0.002)
+                                                   + 0.003, rel=1e-9)
+        else:
+            assert s.status == f.status
+    assert sum(s.status == Status.TIMEOUT for s in slow) > 0
