@@ -8,6 +8,8 @@ evaluated in batches and memoised per call, so the cost is a handful of model pr
 """
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 
 
@@ -79,22 +81,22 @@ class SimulatedAnnealing:
         cur = scores_of(idx)
         scale = float(np.std(cur[np.isfinite(cur)])) if np.isfinite(cur).sum() > 1 else 1.0
         scale = scale if scale > 1e-12 else 1.0
-        heap: dict[int, float] = {}
+        heap: list[tuple[float, int]] = []     # min-heap of the top k (score, index)
+        in_heap: set[int] = set()
 
         def push(idxs, sc):
             changed = False
             for i, s in zip(idxs.tolist(), sc.tolist()):
-                if i < 0 or i in visited or i in heap:
+                if i < 0 or i in visited or i in in_heap:
                     continue
                 if len(heap) < k:
-                    heap[i] = s
-                    changed = True
+                    heapq.heappush(heap, (s, i))
+                elif s > heap[0][0]:
+                    in_heap.discard(heapq.heapreplace(heap, (s, i))[1])
                 else:
-                    worst = min(heap, key=heap.get)
-                    if s > heap[worst]:
-                        del heap[worst]
-                        heap[i] = s
-                        changed = True
+                    continue
+                in_heap.add(i)
+                changed = True
             return changed
 
         push(idx, cur)
@@ -114,4 +116,4 @@ class SimulatedAnnealing:
             if since >= self.early_stop:
                 break
         self.points = pos
-        return sorted(heap, key=lambda i: -heap[i])
+        return [i for _, i in sorted(heap, key=lambda e: -e[0])]

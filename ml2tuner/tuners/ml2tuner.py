@@ -44,8 +44,9 @@ class ML2Tuner(Tuner):
         "compile_filter": HP(True, choices=(True, False),
                              doc="drop candidates that fail to compile (seen while extracting "
                                  "hidden features) without profiling them"),
-        "explorer": HP("sa", choices=("sa", "exhaustive"),
-                       doc="simulated annealing over P, or scoring every unvisited config"),
+        "explorer": HP("auto", choices=("auto", "sa", "exhaustive"),
+                       doc="simulated annealing over P, or scoring every unvisited config in "
+                           "one batched prediction; auto: exhaustive up to 100k configs"),
         "sa_iters": HP(500, 20, 2000, doc="simulated annealing: iterations"),
         "sa_walkers": HP(128, 8, 512, doc="simulated annealing: parallel walkers"),
         "sa_early_stop": HP(50, 5, 500, doc="simulated annealing: stop after this many "
@@ -144,7 +145,10 @@ class ML2Tuner(Tuner):
 
     def _explore(self, k: int) -> list[int]:
         excl = self.visited | self.known_invalid
-        if self.hp["explorer"] == "exhaustive":
+        explorer = self.hp["explorer"]
+        if explorer == "auto":
+            explorer = "exhaustive" if len(self.space) <= 100_000 else "sa"
+        if explorer == "exhaustive":
             from ..explore import exhaustive_top
             return exhaustive_top(self.space, self._p_score, k, excl)
         if self._sa is None:
