@@ -184,7 +184,6 @@ def test_callbacks_see_each_result_before_the_next_measurement_and_resume():
     g2 = Guard("vta-1x16", "resnet18.C9")
     g2.done = []
     seen.clear()
-    seen.extend([None] * 0)
     t2 = make_tuner("ml2tuner", m.space, seed=1)
     res2 = t2.tune(30, g2, resume=res.history[:20],
                    callbacks=[lambda tu, r: seen.append(r.index)])
