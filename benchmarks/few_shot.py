@@ -145,8 +145,9 @@ def tuner_runs(bundle, data, path, src_paths, budget, seeds):
                                                         t.hp["n_init"], seed=s,
                                                         validity=bundle))
             t0 = time.perf_counter()
-            h = t.tune(budget, m).history
-            f = opt / np.minimum.accumulate([r.cost if r.valid else np.inf for r in h])
+            res = t.tune(budget, m)
+            h = res.history
+            f = opt / res.best_curve()
             hit = np.flatnonzero(f >= 0.95 - 1e-12)
             runs.append({**{f"best_at_{k}": float(f[min(k, len(f)) - 1]) for k in KS},
                          "to_95": float(hit[0] + 1) if hit.size else None,

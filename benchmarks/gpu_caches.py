@@ -7,15 +7,10 @@ Writes benchmarks/results/gpu_caches.{txt,json}.
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from ml2tuner.hpo.evaluate import evaluate_setting
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-SHARED = ROOT.parent / "shared" / "data" / "kerneltuner"
-GPU = ["convolution_milo__A100", "convolution_milo__A4000", "dedispersion_milo__A100",
-       "legacy_convolution__RTX_3090", "legacy_gemm__RTX_3090", "legacy_pnpoly__RTX_3090"]
+from _data import GPU, RESULTS, SHARED
 
 
 def main():

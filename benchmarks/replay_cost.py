@@ -13,17 +13,12 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 from ml2tuner.kt_cache import load_exhaustive
 from ml2tuner.replay import ReplayMeasurer
 from ml2tuner.tuners import make_tuner
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-SHARED = ROOT.parent / "shared" / "data" / "kerneltuner"
-GPU = ["convolution_milo__A100", "convolution_milo__A4000", "dedispersion_milo__A100",
-       "legacy_convolution__RTX_3090", "legacy_gemm__RTX_3090", "legacy_pnpoly__RTX_3090"]
+from _data import GPU, RESULTS, ROOT, SHARED
 
 
 def spaces():

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
+from sklearn.base import clone
 
 from ml2tuner.accel.measurer import AccelMeasurer
 from ml2tuner.accel.workloads import resnet18_layers
-from ml2tuner.surrogates import AdvancedModel, PerformanceModel
 from ml2tuner.tuners import make_tuner
 
 PAPER = {"sample_ratio": 0.123, "invalid_reduction": 0.608, "rmse_ratio": 0.919}
@@ -32,27 +32,24 @@ GOAL = {"sample_ratio": 0.10, "invalid_reduction": 0.75, "rmse_ratio": 0.85}
 
 
 def rmse_pair(tuner, m, first, all_valid):
-    """P and A fitted on the valid configs among the first samples; RMSE on the other valid."""
-    hp = tuner.hp
+    """Fresh copies of the run's P and A (same hyperparameters) fitted on the valid configs
+    among the first samples; RMSE of log cost on the other valid configs."""
     train = [r for r in first if r.valid]
     seen = {r.index for r in first}
     test = [r for r in all_valid if r.index not in seen]
     if len(train) < 5 or len(test) < 5:
         return None
-    names = sorted(train[0].hidden)
-    sp = m.space
+
+    def xp(rs):
+        return m.space.features([r.index for r in rs])
 
     def xa(rs):
-        return np.hstack([sp.features([r.index for r in rs]),
-                          np.array([[r.hidden[k] for k in names] for r in rs])])
-    p = PerformanceModel(n_estimators=hp["p_n_estimators"], max_depth=hp["p_max_depth"],
-                         learning_rate=hp["p_eta"], random_state=tuner.seed)
-    a = AdvancedModel(n_estimators=hp["a_n_estimators"], max_depth=hp["a_max_depth"],
-                      learning_rate=hp["a_eta"], random_state=tuner.seed)
-    p.fit(sp.features([r.index for r in train]), [r.cost for r in train])
+        return tuner._a_features([r.index for r in rs], [r.hidden for r in rs])
+    p, a = clone(tuner.p), clone(tuner.a)
+    p.fit(xp(train), [r.cost for r in train])
     a.fit(xa(train), [r.cost for r in train])
     y = np.log([r.cost for r in test])
-    rp = float(np.sqrt(np.mean((p.predict_log(sp.features([r.index for r in test])) - y) ** 2)))
+    rp = float(np.sqrt(np.mean((p.predict_log(xp(test)) - y) ** 2)))
     ra = float(np.sqrt(np.mean((a.predict_log(xa(test)) - y) ** 2)))
     return rp, ra
 

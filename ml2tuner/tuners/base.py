@@ -40,8 +40,8 @@ class TuneResult:
 
     def best_curve(self) -> np.ndarray:
         """Best cost after each measurement (inf until the first valid one)."""
-        c = np.array([r.cost if r.valid else np.inf for r in self.history], dtype=float)
-        return np.minimum.accumulate(c) if len(c) else c
+        from ..hpo.score import best_found_curve
+        return best_found_curve(self.history)
 
     @property
     def profile_seconds(self) -> float:
