@@ -19,6 +19,18 @@ demo: $(STAMP)
 	$(BIN)/ml2tuner tune --accel vta-1x16 --workload resnet18.C2 --tuner ml2tuner --trials 200 --trace out/demo-C2.jsonl
 	$(BIN)/ml2tuner tune --accel vta-1x16 --workload resnet18.C2 --tuner xgb --trials 200 --trace out/demo-C2-xgb.jsonl
 
+# Regenerate the recorded exhaustive traces and the pretrained bundles from the simulator.
+# Run after any change to the accelerator model (ml2tuner/accel/); every figure rests on them.
+ACCELS := vta-1x16 vta-zcu102
+LAYERS := C2 C3 C4 C5 C6 C7 C8 C9 C10 C11
+data: $(STAMP)
+	for a in $(ACCELS); do for l in $(LAYERS); do \
+	  rm -f traces/$$a/resnet18.$$l.jsonl.gz; \
+	  $(BIN)/ml2tuner bruteforce --quiet --accel $$a --workload resnet18.$$l \
+	    --out traces/$$a/resnet18.$$l.jsonl.gz || exit 1; done; done
+	for a in $(ACCELS); do rm -rf models/$$a; \
+	  $(BIN)/ml2tuner train --traces traces/$$a/*.jsonl.gz --out models/$$a || exit 1; done
+
 test: $(STAMP)
 	$(BIN)/pytest -q
 
@@ -28,4 +40,4 @@ test-slow: $(STAMP)
 clean:
 	rm -rf $(VENV) out .pytest_cache
 
-.PHONY: install demo test test-slow clean
+.PHONY: install demo data test test-slow clean

@@ -27,14 +27,18 @@ def _print(obj, as_json: bool, human):
 def cmd_space(a):
     from .accel.measurer import AccelMeasurer
     m = AccelMeasurer(a.accel, a.workload)
-    d = {"accel": m.hw.name, "workload": m.wl.label, "size": len(m.space),
-         "knobs": m.space.to_dict()["knobs"], "flops": m.flops, "peak_gflops": m.hw.peak_gflops}
+    sp = m.space
+    d = {"accel": m.hw.name, "workload": m.wl.label, "size": len(sp),
+         "knobs": sp.to_dict()["knobs"], "flops": m.flops, "peak_gflops": m.hw.peak_gflops,
+         "index_strides": dict(zip(sp.names, sp.strides.tolist())),
+         "autotvm_index_strides": dict(zip(sp.names, sp.autotvm_strides().tolist()))}
 
     def human(d):
         print(f"{d['workload']} on {d['accel']}: {d['size']} configurations, "
               f"{d['flops'] / 1e6:.1f} MFLOP, peak {d['peak_gflops']:.1f} GFLOPS")
+        print("  knob         stride (ours: last knob fastest) / AutoTVM (first fastest): values")
         for k, v in d["knobs"].items():
-            print(f"  {k:12s} {v}")
+            print(f"  {k:12s} {d['index_strides'][k]:>6} / {d['autotvm_index_strides'][k]:<6} {v}")
     _print(d, a.json, human)
 
 
@@ -45,8 +49,10 @@ def cmd_measure(a):
     idx = m.space.config_to_index(cfg)
     r = m.measure([idx])[0]
     d = r.to_record()
+    d["autotvm_index"] = m.space.autotvm_index(idx)
 
     def human(d):
+        print(f"index {d['index']} (AutoTVM index {d['autotvm_index']})")
         print(f"status {d['status']}" + (f" ({d['error']})" if d["error"] else ""))
         if d["cycles"]:
             print(f"cycles {d['cycles']}  time {d['cost'] * 1e3:.3f} ms  {d['gflops']:.2f} GFLOPS "

@@ -90,6 +90,17 @@ class Space:
         pos = self.value_positions([int(index)])[0]
         return {k.name: _plain(k.values[p]) for k, p in zip(self.knobs, pos)}
 
+    def autotvm_strides(self) -> np.ndarray:
+        """Strides of AutoTVM's numbering of the product of these knobs: ConfigSpace.get()
+        (tvm/autotvm/task/space.py) decodes an index with the first defined knob varying
+        fastest, where this class lets the last knob vary fastest."""
+        return np.concatenate([[1], np.cumprod(self.radix[:-1])]).astype(np.int64)
+
+    def autotvm_index(self, index: int) -> int:
+        """AutoTVM's index of a configuration (knobs defined in this space's order, each with
+        its candidates in this order, as VTA's templates define them), to match AutoTVM logs."""
+        return int(self.value_positions([int(index)])[0] @ self.autotvm_strides())
+
     def config_to_index(self, config: dict) -> int:
         if not isinstance(config, dict):
             raise SpaceError("a configuration must be a JSON object of knob values")

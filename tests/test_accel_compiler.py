@@ -57,13 +57,68 @@ def test_uop_dependence_check(co, h, faults):
     assert (f is not None and f.kind == "uop_dependence") == faults
 
 
-def test_odd_virtual_thread_split_creates_guards():
+def test_thread_split_that_does_not_divide_is_a_dma_pattern_error():
     c11 = parse_workload("resnet18.C11")      # OH = 7: h tiles of 1 -> 7 tiles, odd
-    p = Program(c11, HW, {**BASE, "tile_h": 1, "tile_w": 7, "tile_co": 4, "h_nthread": 2})
-    hf = p.hidden_features()
-    assert hf["guard_branches"] == 1 and hf["partial_tiles"] > 0
-    p = Program(c11, HW, {**BASE, "tile_h": 7, "tile_w": 7, "tile_co": 1, "h_nthread": 2})
-    assert p.hidden_features()["dummy_threads"] == 1
+    assert compile_err(c11, {**BASE, "tile_h": 1, "tile_w": 7, "tile_co": 4,
+                             "h_nthread": 2}) == "dma_pattern"
+    # one h tile for two threads: the second thread would be idle
+    assert compile_err(c11, {**BASE, "tile_h": 7, "tile_w": 7, "tile_co": 1,
+                             "h_nthread": 2}) == "dma_pattern"
+    # C2 has CO/16 = 4 channel blocks: tile_co 4 leaves one co tile for two threads
+    assert compile_err(C2, {**BASE, "tile_co": 4, "oc_nthread": 2}) == "dma_pattern"
+    Program(C2, HW, {**BASE, "tile_co": 2, "oc_nthread": 2})
+
+
+def test_every_non_dividing_thread_split_fails_in_whole_spaces():
+    for layer in ("resnet18.C2", "resnet18.C11"):
+        wl = parse_workload(layer)
+        sp = make_space(wl, HW)
+        n = 0
+        for i in range(len(sp)):
+            c = sp.index_to_config(i)
+            n_h, n_co = wl.OH // c["tile_h"], wl.OC // 16 // c["tile_co"]
+            if n_h % c["h_nthread"] or n_co % c["oc_nthread"]:
+                assert compile_err(wl, c) in ("dma_pattern", "sram_overflow"), c
+                n += 1
+        assert n > 100
+
+
+def test_alu_is_one_micro_op_over_the_flattened_tile():
+    cfg = {**BASE, "tile_h": 4, "tile_w": 56, "tile_co": 2, "oc_nthread": 2}
+    p = Program(C2, HW, cfg)
+    alu = [k for k in p.kernels if k.name in ("shr", "min", "max")]
+    assert [k.name for k in alu] == ["shr", "min", "max"] * 2     # VTA's requantise order
+    tile = 4 * 56 * 2
+    for k in alu:
+        assert (k.size, k.iter_out, k.iter_in) == (1, 1, tile)
+    assert p.hidden_features()["uop_alu"] == 3
+    assert p.hidden_features()["alu_counter"] == 3 * tile * (56 // 4) * (4 // 2)
+
+
+def test_tile_b_changes_nothing_for_conv2d_but_does_for_dense():
+    from ml2tuner.accel.timing import simulate
+    conv = parse_workload("conv2d:N=2,H=6,W=6,IC=32,OC=32,K=3,pad=1,stride=1")
+    cfg = {**BASE, "tile_h": 6, "tile_w": 6, "tile_co": 1}
+    a, b = Program(conv, HW, {**cfg, "tile_b": 1}), Program(conv, HW, {**cfg, "tile_b": 2})
+    assert a.hidden_features() == b.hidden_features()
+    assert simulate(a) == simulate(b)
+    dense = parse_workload("dense:N=4,IC=64,OC=48")
+    cfg = {"tile_b": 1, "tile_ci": 4, "tile_co": 3, "oc_nthread": 1}
+    a, b = Program(dense, HW, cfg), Program(dense, HW, {**cfg, "tile_b": 2})
+    assert a.hidden_features()["trip_b"] == 4 and b.hidden_features()["trip_b"] == 2
+
+
+def test_autotvm_index_numbers_the_first_knob_fastest():
+    import itertools
+    sp = make_space(C2, HW)
+    # AutoTVM's ConfigSpace: index = sum(pos_j * prod(len_i for i < j))
+    values = [k.values for k in sp.knobs]
+    expected = {}
+    for n, combo in enumerate(itertools.product(*values[::-1])):
+        expected[tuple(combo[::-1])] = n
+    for i in range(0, len(sp), 37):
+        cfg = sp.index_to_config(i)
+        assert sp.autotvm_index(i) == expected[tuple(cfg[k] for k in sp.names)]
 
 
 def test_invalid_fraction_is_high_like_stock_vta():
@@ -83,7 +138,7 @@ SMALL = ["conv2d:H=8,W=8,IC=32,OC=32,K=3,pad=1,stride=1",
          "conv2d:H=9,W=9,IC=32,OC=48,K=3,pad=0,stride=2",
          "conv2d:H=8,W=8,IC=64,OC=32,K=1,pad=0,stride=2",
          "conv2d:N=2,H=6,W=6,IC=32,OC=32,K=3,pad=1,stride=1",
-         "dense:N=1,IC=64,OC=48"]
+         "dense:N=2,IC=64,OC=64"]
 
 
 @pytest.mark.parametrize("spec", SMALL)

@@ -1,15 +1,18 @@
 """Compile a conv2d/dense schedule configuration into a VTA-style program.
 
-The schedule is AutoTVM's `conv2d_packed.vta`: the output is tiled by (tile_b, tile_h, tile_w,
-tile_co) with loop order (b, h, co, w); the reduction over input-channel blocks is tiled by
-tile_ci, and the input window and weights of each reduction tile are loaded by one 2-D DMA each.
-Virtual threads (oc_nthread x h_nthread) split the outer co and h loops, replicate every
-on-chip buffer and interleave their instruction streams so that one thread's loads overlap
-another thread's compute. Layouts are VTA's packed ones: inp [N/B][CI/BI][H][W](B,BI),
+The schedule is AutoTVM's `conv2d_packed.vta` (vta/python/vta/top/vta_conv2d.py): the output is
+tiled by (tile_h, tile_w, tile_co) with loop order (b, h, co, w); the reduction over
+input-channel blocks is tiled by tile_ci, and the input window and weights of each reduction
+tile are loaded by one 2-D DMA each. `tile_b` is declared by that template but never applied
+(its schedule splits co, h and w only), so for conv2d it changes nothing; `dense_packed.vta`
+does apply it. Virtual threads (oc_nthread x h_nthread) split the outer co and h loops by a
+factor, replicate every on-chip buffer and interleave their instruction streams so that one
+thread's loads overlap another thread's compute. Layouts are VTA's packed ones: inp [N/B][CI/BI][H][W](B,BI),
 wgt [CO/BO][CI/BI][K][K](BO,BI), out [N/B][CO/BO][OH][OW](B,BO).
 
 A configuration fails to compile (`CompileError`) when a buffer overflows, a DMA is not one
-2-D transfer or an instruction field overflows; it fails at run time (`RuntimeFault`) when a
+2-D transfer (including a virtual-thread split that does not divide its loop) or an
+instruction field overflows; it fails at run time (`RuntimeFault`) when a
 micro-op kernel exceeds the uop buffer, breaks VTA's dependence check, or indexes out of an SRAM.
 """
 from __future__ import annotations
@@ -133,7 +136,9 @@ def as_2d(dims) -> tuple[int, int, int]:
     return y, stride, x
 
 
-ALU_OPS = (("shr", 8), ("max", 0), ("min", 127))   # requantise: >> 8, clip to [0, 127]
+# Requantisation in VTA's conv2d test template: right shift by 8, then clip as min(x, 127)
+# followed by max(x, 0) (my_clip in vta/tests/python/integration/test_benchmark_topi_conv2d.py).
+ALU_OPS = (("shr", 8), ("min", 127), ("max", 0))
 
 
 class Program:
@@ -152,13 +157,16 @@ class Program:
                              ("tile_ci", cib, tci), ("tile_co", cob, tco)):
             if f < 1 or ext % f:
                 raise UserError(f"{name}={f} does not divide its axis extent {ext}")
+        if wl.kind != "dense":
+            t["tile_b"] = tb = 1     # declared by conv2d_packed.vta, never applied (see above)
         self.hth, self.octh = t["h_nthread"], t["oc_nthread"]
         self.nthr = self.hth * self.octh
         s, K = wl.stride, wl.K
         self.h_win, self.w_win = (th - 1) * s + K, (tw - 1) * s + K
         self.n_b, self.n_h, self.n_w = nb // tb, wl.OH // th, wl.OW // tw
         self.n_co, self.n_ko = cob // tco, cib // tci
-        self.n_h_o, self.n_co_o = -(-self.n_h // self.hth), -(-self.n_co // self.octh)
+        self._check_thread_split()
+        self.n_h_o, self.n_co_o = self.n_h // self.hth, self.n_co // self.octh
         self.levels = (self.n_b, self.n_h_o, self.n_co_o, self.n_w, self.n_ko)
         # per-thread buffer entries
         self.acc_e = tb * tco * th * tw
@@ -176,6 +184,16 @@ class Program:
             if total > depth:
                 raise CompileError("sram_overflow", f"{buf} buffer overflow: {need} entries x "
                                    f"{self.nthr} virtual threads = {total} > depth {depth}")
+
+    def _check_thread_split(self):
+        """TVM splits x_co0 / x_i0 by the thread count; when that does not divide the loop, the
+        split's bound check lands innermost, inside the output `dma_copy` nest (message_passing.cc
+        places it before InjectDMAIntrin runs), and VTA's DMA pattern match rejects the copy."""
+        for knob, n_tiles, nthr in (("oc_nthread", self.n_co, self.octh),
+                                    ("h_nthread", self.n_h, self.hth)):
+            if n_tiles % nthr:
+                raise CompileError("dma_pattern", f"{knob}={nthr} does not divide the {n_tiles} "
+                                   "outer tiles it splits: the guarded output copy is not a 2-D DMA")
 
     def _plan_dma(self):
         wl, t, H, W = self.wl, self.t, self.wl.H, self.wl.W
@@ -217,16 +235,13 @@ class Program:
                       (tco, (th * tw, 0, tci * K * K)), (th, (tw, s * ww, 0))]
         reset_loops = [(tb, (tco * th * tw, 0, 0)), (tw, (1, 0, 0)), (tco, (th * tw, 0, 0)),
                        (th, (tw, 0, 0))]
-        alu_loops = [(tb, (tco * th * tw, tco * th * tw, 0)), (tco, (th * tw, th * tw, 0)),
-                     (th, (tw, tw, 0)), (tw, (1, 1, 0))]
         self.kernels = []   # per thread: reset, gemm, alu x3
         for thr in range(self.nthr):
             base = (thr * self.acc_e, thr * self.inp_e, thr * self.wgt_e)
-            alu_base = (thr * self.acc_e, thr * self.acc_e, 0)
             ks = [build_kernel(len(self.kernels), "reset", reset_loops, base),
                   build_kernel(len(self.kernels) + 1, "gemm", gemm_loops, base)]
             for j, (op, _) in enumerate(ALU_OPS):
-                ks.append(build_kernel(len(self.kernels) + 2 + j, op, alu_loops, alu_base))
+                ks.append(self._alu_kernel(len(self.kernels) + 2 + j, op, thr * self.acc_e))
             self.kernels.extend(ks)
         it_lim = (1 << isa.FIELD_BITS["iter"]) - 1
         for k in self.kernels:
@@ -239,6 +254,14 @@ class Program:
         for k in self.kernels:
             self.uop_offset[k.kid] = off if self.uop_cached else 0
             off += k.size
+
+    def _alu_kernel(self, kid: int, name: str, acc_base: int) -> Kernel:
+        """InjectALUIntrin (vta/python/vta/transform.py) flattens the loops over the thread's
+        accumulator tile, which is contiguous, into one uop loop and pushes a single micro-op;
+        with one loop the runtime sets iter_out = 1 and iter_in = the extent (runtime.cc
+        PushALUUop)."""
+        uops = np.array([(acc_base, acc_base, 0)], dtype=np.int64)
+        return Kernel(kid, name, uops, 1, self.acc_e, (0, 0, 0), (1, 1, 0))
 
     def runtime_fault(self) -> RuntimeFault | None:
         """What VTA's runtime would reject when it builds and runs the micro-op kernels."""
@@ -276,22 +299,16 @@ class Program:
         self.c_start = np.maximum(c0, 0)
 
     def threads(self, h_o: int, co_o: int) -> list[tuple[int, int, int]]:
-        """Active (thread, h tile, co tile) of an outer iteration; guarded-off threads skipped."""
-        out = []
-        for hv in range(self.hth):
-            for cv in range(self.octh):
-                h, co = h_o * self.hth + hv, co_o * self.octh + cv
-                if h < self.n_h and co < self.n_co:
-                    out.append((hv * self.octh + cv, h, co))
-        return out
+        """(thread, h tile, co tile) of each virtual thread in an outer iteration. The thread
+        split divides its loop (else the program does not compile), so every thread is active."""
+        return [(hv * self.octh + cv, h_o * self.hth + hv, co_o * self.octh + cv)
+                for hv in range(self.hth) for cv in range(self.octh)]
 
     def level_class(self, level: int, i: int):
         """Iterations of a loop level with equal class have identical instruction timing."""
         if level == 1:
-            return tuple((h >= self.n_h) or (int(self.yp0[h]), int(self.yp1[h]))
+            return tuple((int(self.yp0[h]), int(self.yp1[h]))
                          for h in range(i * self.hth, (i + 1) * self.hth))
-        if level == 2:
-            return tuple(co >= self.n_co for co in range(i * self.octh, (i + 1) * self.octh))
         if level == 3:
             return int(self.xp0[i]), int(self.xp1[i])
         return 0
@@ -301,31 +318,37 @@ class Program:
         if self.uop_cached and k.kid in resident:
             return
         resident.add(k.kid)
-        hw = self.hw
-        nbytes = k.size * hw.uop_elem_bytes
-        out.append(isa.Insn("LD_UOP", isa.COMPUTE, 0,
-                            isa.dma_cycles(hw.timing, hw.bus_bytes, 1, k.size, hw.uop_elem_bytes),
-                            ((isa.C_UOP, nbytes),), (k.kid, self.uop_offset[k.kid])))
+        nbytes = k.size * self.hw.uop_elem_bytes
+        # one memcpy burst (vta.cc compute(), VTA_MEM_ID_UOP)
+        cyc, beats, lead = self._dma(1, k.size, self.hw.uop_elem_bytes, True)
+        out.append(isa.Insn("LD_UOP", isa.COMPUTE, 0, cyc, ((isa.C_UOP, nbytes),),
+                            (k.kid, self.uop_offset[k.kid]), beats=beats, lead=lead))
 
-    def _compute(self, op, k: Kernel, flags, extra=None) -> isa.Insn:
+    def _dma(self, y, x, elem_bytes, pipelined_rows, pad_entries=0):
+        hw = self.hw
+        return isa.dma_cost(hw.timing, hw.dma_latency_cycles, hw.bus_bytes, y, x, elem_bytes,
+                            pipelined_rows, pad_entries)
+
+    def _compute(self, op, k: Kernel, flags, thr, extra=None) -> isa.Insn:
         tm = self.hw.timing
         if op == "ALU":
-            return isa.Insn("ALU", isa.COMPUTE, flags, isa.alu_cycles(tm, k.n_ops),
-                            ((isa.C_ALU, k.n_ops),), (k.kid, self.uop_offset[k.kid], extra))
+            return isa.Insn("ALU", isa.COMPUTE, flags,
+                            isa.alu_cycles(tm, k.iter_out, k.iter_in, k.size),
+                            ((isa.C_ALU, k.n_ops),), (k.kid, self.uop_offset[k.kid], extra), thr)
         cnt = () if op == "RESET" else ((isa.C_GEMM, k.n_ops),)
-        return isa.Insn(op, isa.COMPUTE, flags, isa.gemm_cycles(tm, k.n_ops), cnt,
-                        (k.kid, self.uop_offset[k.kid], None))
+        return isa.Insn(op, isa.COMPUTE, flags, isa.gemm_cycles(tm, k.iter_out, k.iter_in, k.size),
+                        cnt, (k.kid, self.uop_offset[k.kid], None), thr)
 
     def pre(self, b_o, h_o, co_o, w_o, resident) -> list:
         out = []
         for thr, _, _ in self.threads(h_o, co_o):
             k = self.kernels[thr * 5]
             self._uop_load(k, resident, out)
-            out.append(self._compute("RESET", k, isa.POP_NEXT))
+            out.append(self._compute("RESET", k, isa.POP_NEXT, thr))
         return out
 
     def kstep(self, b_o, h_o, co_o, w_o, ko, resident) -> list:
-        hw, tm, wl, t = self.hw, self.hw.timing, self.wl, self.t
+        hw, wl, t = self.hw, self.wl, self.t
         act = self.threads(h_o, co_o)
         out = []
         b0, ci0 = b_o * t["tile_b"], ko * t["tile_ci"]
@@ -340,21 +363,23 @@ class Program:
             else:
                 y, stride, x = as_2d(self.inp_dims)
                 pad_e = 0
-            cyc = isa.dma_cycles(tm, hw.bus_bytes, y, x, hw.inp_elem_bytes, pad_e)
+            cyc, beats, lead = self._dma(y, x, hw.inp_elem_bytes, True, pad_e)  # load_pad_2d
             out.append(isa.Insn("LD_INP", isa.LOAD, isa.POP_NEXT, cyc,
                                 ((isa.C_INP, y * x * hw.inp_elem_bytes),),
-                                (thr * self.inp_e, base, y, x, stride, yp0, yp1, xp0, xp1)))
+                                (thr * self.inp_e, base, y, x, stride, yp0, yp1, xp0, xp1),
+                                thr, beats, lead))
         wy, wstride, wx = as_2d(self.wgt_dims)
-        wcyc = isa.dma_cycles(tm, hw.bus_bytes, wy, wx, hw.wgt_elem_bytes)
+        wcyc, wbeats, wlead = self._dma(wy, wx, hw.wgt_elem_bytes, False)        # load_2d
         for thr, _, co in act:
             base = (co * t["tile_co"] * self.CIB + ci0) * wl.K * wl.K
             out.append(isa.Insn("LD_WGT", isa.LOAD, isa.PUSH_NEXT, wcyc,
                                 ((isa.C_WGT, wy * wx * hw.wgt_elem_bytes),),
-                                (thr * self.wgt_e, base, wy, wx, wstride, 0, 0, 0, 0)))
+                                (thr * self.wgt_e, base, wy, wx, wstride, 0, 0, 0, 0),
+                                thr, wbeats, wlead))
         for thr, _, _ in act:
             k = self.kernels[thr * 5 + 1]
             self._uop_load(k, resident, out)
-            out.append(self._compute("GEMM", k, isa.POP_PREV | isa.PUSH_PREV))
+            out.append(self._compute("GEMM", k, isa.POP_PREV | isa.PUSH_PREV, thr))
         return out
 
     def post(self, b_o, h_o, co_o, w_o, resident) -> list:
@@ -366,15 +391,16 @@ class Program:
                 k = self.kernels[thr * 5 + 2 + j]
                 self._uop_load(k, resident, out)
                 flags = isa.PUSH_NEXT if j == len(ALU_OPS) - 1 else 0
-                out.append(self._compute("ALU", k, flags, (op, imm)))
+                out.append(self._compute("ALU", k, flags, thr, (op, imm)))
         y, stride, x = as_2d(self.out_dims)
-        cyc = isa.dma_cycles(hw.timing, hw.bus_bytes, y, x, hw.out_elem_bytes)
+        cyc, beats, lead = self._dma(y, x, hw.out_elem_bytes, True)                # store
+
         for thr, h, co in act:
             base = (((b_o * t["tile_b"]) * self.COB + co * t["tile_co"]) * wl.OH
                     + h * t["tile_h"]) * wl.OW + w_o * t["tile_w"]
             out.append(isa.Insn("ST", isa.STORE, isa.POP_PREV | isa.PUSH_PREV, cyc,
                                 ((isa.C_OUT, y * x * hw.out_elem_bytes),),
-                                (thr * self.acc_e, base, y, x, stride)))
+                                (thr * self.acc_e, base, y, x, stride), thr, beats, lead))
         return out
 
     def stream(self):
@@ -397,23 +423,33 @@ class Program:
         return per * self.n_h * self.n_w * as_2d(self.inp_dims)[0]
 
     def hidden_features(self) -> dict:
-        """What compiling reveals without running: loop trip counts, guards, instruction and
-        micro-op counts, DMA traffic (VTA's counters), buffer use and token counts."""
-        hw, t, wl = self.hw, self.t, self.wl
-        slots = self.n_b * self.n_w * self.n_h * self.n_co          # active (tile, thread) pairs
-        all_slots = self.n_b * self.n_w * self.n_h_o * self.hth * self.n_co_o * self.octh
-        n_dummy = self.nthr - min(self.hth, self.n_h) * min(self.octh, self.n_co)
-        k_reset, k_gemm = self.kernels[0], self.kernels[1]
-        alu_uops = sum(k.size for k in self.kernels[2:5])
+        """What compiling reveals without running: loop trip counts, instruction and micro-op
+        counts, pipeline refills, DMA traffic (VTA's counters) and port beats, buffer use and
+        token counts."""
+        hw, t = self.hw, self.t
+        bus = hw.bus_bytes
+        slots = self.n_b * self.n_w * self.n_h * self.n_co          # (tile, thread) pairs
+        k_reset, k_gemm, k_alu = self.kernels[0], self.kernels[1], self.kernels[2]
         alu_ops = sum(k.n_ops for k in self.kernels[2:5])
         uses = {"reset": slots, "gemm": slots * self.n_ko, "alu": slots}
         if self.uop_cached:
-            n_ld_uop = len(self.kernels) - n_dummy * 5
-            uop_bytes = sum(k.size for k in self.kernels[:(self.nthr - n_dummy) * 5]) * 4
+            loaded = [k.size for k in self.kernels]
         else:
-            n_ld_uop = uses["reset"] + uses["gemm"] + 3 * uses["alu"]
-            uop_bytes = 4 * (uses["reset"] * k_reset.size + uses["gemm"] * k_gemm.size
-                             + uses["alu"] * alu_uops)
+            loaded = ([k_reset.size] * uses["reset"] + [k_gemm.size] * uses["gemm"]
+                      + [k.size for k in self.kernels[2:5]] * uses["alu"])
+        uop_bytes = 4 * sum(loaded)
+        uop_beats = sum(isa.row_beats(bus, n, hw.uop_elem_bytes) for n in loaded)
+        loads = slots * self.n_ko
+        if self.wl.pad > 0:
+            col_beats = sum(isa.row_beats(bus, int(c), hw.inp_elem_bytes) for c in self.cols)
+            inp_beats = self.n_b * self.n_co * self.n_ko * float(self.rows.sum()) * col_beats
+        else:
+            y, _, x = as_2d(self.inp_dims)
+            inp_beats = loads * y * isa.row_beats(bus, x, hw.inp_elem_bytes)
+        wy, _, wx = as_2d(self.wgt_dims)
+        oy, _, ox = as_2d(self.out_dims)
+        wgt_beats = loads * wy * isa.row_beats(bus, wx, hw.wgt_elem_bytes)
+        out_beats = slots * oy * isa.row_beats(bus, ox, hw.out_elem_bytes)
         sum_rows = float(self.rows.sum())
         sum_cols = float(self.cols.sum())
         inp_entries = (self.n_b * self.n_co * self.n_ko * t["tile_b"] * t["tile_ci"]
@@ -424,31 +460,38 @@ class Program:
             "trip_b": self.n_b, "trip_h": self.n_h, "trip_w": self.n_w, "trip_co": self.n_co,
             "trip_ci": self.n_ko, "trip_h_outer": self.n_h_o, "trip_co_outer": self.n_co_o,
             "outer_iterations": self.n_b * self.n_h_o * self.n_co_o * self.n_w,
-            "guard_branches": int(self.n_h % self.hth != 0) + int(self.n_co % self.octh != 0),
-            "partial_tiles": all_slots - slots, "dummy_threads": n_dummy,
-            "insn_ld_inp": slots * self.n_ko, "insn_ld_wgt": slots * self.n_ko,
-            "insn_gemm": slots * self.n_ko, "insn_reset": slots, "insn_alu": 3 * slots,
-            "insn_store": slots, "insn_ld_uop": n_ld_uop,
-            "uop_gemm": k_gemm.size, "uop_reset": k_reset.size, "uop_alu": alu_uops,
+            "insn_ld_inp": loads, "insn_ld_wgt": loads,
+            "insn_gemm": loads, "insn_reset": slots, "insn_alu": 3 * slots,
+            "insn_store": slots, "insn_ld_uop": len(loaded),
+            "uop_gemm": k_gemm.size, "uop_reset": k_reset.size,
+            "uop_alu": sum(k.size for k in self.kernels[2:5]),
             "uop_total": self.uop_total, "uop_cached": int(self.uop_cached),
             "gemm_iter_out": k_gemm.iter_out, "gemm_iter_in": k_gemm.iter_in,
+            "alu_iter_in": k_alu.iter_in,
+            # pipeline fills: one per (it_out, it_in) iteration of every GEMM/ALU instruction
+            "gemm_refills": loads * k_gemm.iter_out * k_gemm.iter_in
+            + slots * k_reset.iter_out * k_reset.iter_in,
+            "alu_refills": slots * sum(k.iter_out * k.iter_in for k in self.kernels[2:5]),
             "inp_load_nbytes": inp_entries * hw.inp_elem_bytes,
-            "wgt_load_nbytes": float(slots * self.n_ko * self.wgt_e * hw.wgt_elem_bytes),
+            "wgt_load_nbytes": float(loads * self.wgt_e * hw.wgt_elem_bytes),
             "acc_load_nbytes": 0.0, "uop_load_nbytes": float(uop_bytes),
             "out_store_nbytes": float(slots * self.acc_e * hw.out_elem_bytes),
-            "gemm_counter": float(slots * self.n_ko * k_gemm.n_ops),
+            "gemm_counter": float(loads * k_gemm.n_ops),
             "alu_counter": float(slots * alu_ops),
             "pad_entries": pad_entries,
             "dma_rows_inp": float(self._inp_rows_total()),
+            "dma_rows_wgt": float(loads * wy),
             "inp_dma_dims": len(self.inp_dims), "out_dma_dims": len(self.out_dims),
+            "port_beats": float(inp_beats + wgt_beats + out_beats + uop_beats),
             "util_inp": self.inp_e * self.nthr / hw.depth("inp"),
             "util_wgt": self.wgt_e * self.nthr / hw.depth("wgt"),
             "util_acc": self.acc_e * self.nthr / hw.depth("acc"),
             "util_uop": min(self.uop_total, hw.depth("uop")) / hw.depth("uop"),
-            "tokens_l2c": slots * self.n_ko, "tokens_c2l": slots * self.n_ko,
+            "tokens_l2c": loads, "tokens_c2l": loads,
             "tokens_c2s": slots, "tokens_s2c": slots,
         }
         f["insn_total"] = sum(v for k, v in f.items() if k.startswith("insn_"))
+        f["fetch_beats"] = f["insn_total"] * isa.row_beats(bus, 1, isa.INSN_BYTES)
         return {k: float(v) for k, v in f.items()}
 
 

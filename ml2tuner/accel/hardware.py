@@ -7,6 +7,7 @@ with the field's name.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,14 +18,30 @@ ACCEL_DIR = Path(__file__).resolve().parents[2] / "accel"
 _LOG_FIELDS = ("LOG_INP_WIDTH", "LOG_WGT_WIDTH", "LOG_ACC_WIDTH", "LOG_BATCH", "LOG_BLOCK",
                "LOG_UOP_BUFF_SIZE", "LOG_INP_BUFF_SIZE", "LOG_WGT_BUFF_SIZE", "LOG_ACC_BUFF_SIZE")
 
-# Timing (cycles) and profiling (seconds) constants; a description may override any of them.
+# Timing constants (clock cycles unless the name says ns); a description may override any of
+# them. Where VTA's sources fix a number it is cited; the rest are estimates (VTA publishes no
+# HLS latency report) and say so.
 DEFAULT_TIMING = {
-    "dma_latency": 40,        # DRAM round trip before the first beat of a DMA
-    "dma_row_overhead": 4,    # per 2-D row: address generation + burst set-up
-    "pad_cycles_per_entry": 1,  # zero padding written on the fly, one SRAM entry per cycle
-    "gemm_pipeline": 5,       # GEMM core pipeline fill per instruction
-    "alu_pipeline": 4,
-    "insn_overhead": 2,       # decode/dispatch per instruction
+    # DRAM read/write round trip before a burst's first beat, through the shared SmartConnect
+    # (vivado.tcl: axi_smc0, 5 masters -> 1) and the PS port (S_AXI_ACP on Zynq-7000,
+    # S_AXI_HPC0 on Zynq UltraScale+). Estimate: ~300 ns for a DDR access from the PL; stated
+    # in ns so that a faster fabric clock waits more cycles for the same DRAM.
+    "dma_latency_ns": 300,
+    # AXI address phase + HLS loop control for each burst (one burst per 2-D row: vta.cc
+    # load_2d/load_pad_2d/store issue one memcpy per row). Estimate.
+    "dma_row_overhead": 4,
+    # reset_mem in vta.cc writes one SRAM entry per loop iteration when padding on the fly.
+    "pad_cycles_per_entry": 1,
+    # Depth of the II=1 READ_GEMM_UOP pipeline in vta.cc gemm(): uop BRAM read, index add,
+    # inp/wgt/acc BRAM reads (blk_mem_gen without output registers, vivado.tcl), int8 multiply
+    # in DSPs, a BLOCK_IN-wide adder tree, accumulate, write back. Estimate.
+    "gemm_pipeline_depth": 9,
+    # Depth of the II=2 READ_ALU_UOP pipeline in vta.cc alu(): uop read, index add, two acc
+    # reads, the op, write back. Estimate.
+    "alu_pipeline_depth": 6,
+    # Pop of the instruction from its module's command FIFO, decode and token handshakes
+    # (vta.cc load()/compute()/store() prologue). Estimate.
+    "insn_overhead": 2,
 }
 DEFAULT_PROFILING = {
     "compile_base_s": 0.6,    # lowering + codegen of a schedule
@@ -87,6 +104,10 @@ class HardwareConfig:
     @property
     def bus_bytes(self) -> int:
         return self.bus_bits // 8
+
+    @property
+    def dma_latency_cycles(self) -> int:
+        return math.ceil(self.timing["dma_latency_ns"] * self.clock_mhz / 1000)
 
     @property
     def peak_gflops(self) -> float:
