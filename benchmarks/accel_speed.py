@@ -1,7 +1,8 @@
 """Compile + simulate every configuration of ResNet-18 C2..C11 on one accelerator.
 
-Target (issue 2): all ten layers in under 120 s on a 2-core machine. Prints configs/second and
-per-layer invalid fractions and best GFLOPS; the last line is JSON; exits 1 when over the limit.
+Target: all ten layers in under 120 s on a 2-core machine. Prints configs/second and per-layer
+invalid fractions and best GFLOPS, writes benchmarks/results/accel_speed_ACCEL.{txt,json} with
+the command and commit; exits 1 when over the limit.
     python benchmarks/accel_speed.py [--accel vta-1x16] [--limit 120]
 """
 import argparse
@@ -10,6 +11,7 @@ import sys
 import time
 from collections import Counter
 
+from _data import write_result
 from ml2tuner.accel.measurer import AccelMeasurer
 from ml2tuner.accel.workloads import resnet18_layers
 
@@ -20,7 +22,7 @@ def main():
     ap.add_argument("--limit", type=float, default=120.0)
     a = ap.parse_args()
     t0 = time.perf_counter()
-    total, layers = 0, {}
+    total, layers, lines = 0, {}, []
     for layer in resnet18_layers():
         m = AccelMeasurer(a.accel, layer)
         res = m.measure(range(len(m.space)))
@@ -30,13 +32,20 @@ def main():
                          "best_gflops": round(best, 2),
                          "best_of_peak": round(best / m.hw.peak_gflops, 4)}
         total += len(res)
-        print(f"{layer:14s} {len(res):5d} configs  invalid {layers[layer]['invalid_fraction']:6.1%}"
-              f"  best {best:6.2f} GFLOPS ({best / m.hw.peak_gflops:5.1%} of peak)", flush=True)
+        lines.append(f"{layer:14s} {len(res):5d} configs  invalid "
+                     f"{layers[layer]['invalid_fraction']:6.1%}  best {best:6.2f} GFLOPS "
+                     f"({best / m.hw.peak_gflops:5.1%} of peak)")
+        print(lines[-1], flush=True)
     dt = time.perf_counter() - t0
     out = {"accel": a.accel, "configs": total, "seconds": round(dt, 2),
            "configs_per_second": round(total / dt, 1), "limit_seconds": a.limit, "layers": layers}
+    ok = dt < a.limit
+    lines.append(f"{total} configs in {dt:.2f} s = {total / dt:.0f} configs/s "
+                 f"(limit {a.limit:.0f} s: {'met' if ok else 'MISSED'})")
+    print(lines[-1])
+    write_result(f"accel_speed_{a.accel}", "\n".join(lines), out)
     print(json.dumps(out))
-    return 0 if dt < a.limit else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
