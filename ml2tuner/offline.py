@@ -289,6 +289,7 @@ def train(trace_paths, out_dir, *, v_params=None, p_params=None, a_params=None,
     `_calibrate_threshold`); a number fixes it. `n_jobs` 1: the data are small, and XGBoost's
     OpenMP threads on a busy 2-core machine ran 400x slower than one thread.
     """
+    from .surrogates import offset_column
     from .surrogates.bundle import save_bundle
     if not 0.0 <= max_valid_drop < 1.0:
         raise UserError("max_valid_drop must be in [0, 1)")
@@ -307,6 +308,7 @@ def train(trace_paths, out_dir, *, v_params=None, p_params=None, a_params=None,
     p.fit(F[ts.valid], np.exp(ts.log_cost[ts.valid]))
     has_hidden = ts.H.shape[1] > 0 and np.isfinite(ts.H).any()
     if has_hidden and ts.valid.sum() >= 2:
+        a.set_params(offset_col=offset_column(ts.feature_names + ts.hidden_names))
         a.fit(ts.a_features(), np.exp(ts.log_cost[ts.valid]))
     else:
         a = None

@@ -47,6 +47,11 @@ class _Blend:
     def get_params(self, deep=True):
         return self.own.get_params(deep)
 
+    def set_params(self, **params):
+        """The blend's parameters are those of the own model that `fit` trains."""
+        self.own.set_params(**params)
+        return self
+
 
 class WarmValidity(_Blend):
     """Model V: logit blend. The bundle's probabilities are first shifted in logit space so

@@ -64,6 +64,9 @@ def test_cli_space_and_measure_json(capsys):
                           "--json"], capsys)
     d = json.loads(out)
     assert rc == 0 and d["status"] == "ok" and d["cycles"] > 0 and d["gflops"] > 0
+    # AutoTVM numbers the first knob fastest: positions (0, 1, 1, 0, 2, 1, 0) over radices
+    # (1, 2, 2, 6, 6, 2, 2) of tile_b, tile_h, tile_w, tile_ci, tile_co, oc_nthread, h_nthread
+    assert d["autotvm_index"] == 1 * 1 + 1 * 2 + 0 * 4 + 2 * 24 + 1 * 144 + 0 * 288
     assert set(d["counters"]) >= {"inp_load_nbytes", "wgt_load_nbytes", "acc_load_nbytes",
                                   "uop_load_nbytes", "out_store_nbytes", "gemm_counter",
                                   "alu_counter", "cycle_count"}

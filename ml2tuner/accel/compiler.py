@@ -179,6 +179,9 @@ class Program:
 
     # ----- compile-time checks ---------------------------------------------------------------
     def _check_buffers(self):
+        """VTA registers each SRAM scope with its size (vta/python/vta/environment.py,
+        mem_info_inp_buffer etc.) and TVM's storage planner rejects an allocation past it; a
+        virtual thread replicates every buffer (InjectVirtualThread)."""
         for buf, need in (("acc", self.acc_e), ("inp", self.inp_e), ("wgt", self.wgt_e)):
             total, depth = need * self.nthr, self.hw.depth(buf)
             if total > depth:
@@ -196,6 +199,9 @@ class Program:
                                    "outer tiles it splits: the guarded output copy is not a 2-D DMA")
 
     def _plan_dma(self):
+        """InjectDMAIntrin (vta/python/vta/transform.py, _get_2d_pattern) merges a copy's
+        contiguous dimensions and accepts at most two, plus on-the-fly padding only for a
+        single-channel-block input; field widths come from VTA's hw_spec.h."""
         wl, t, H, W = self.wl, self.t, self.wl.H, self.wl.W
         tb, tci, tco = t["tile_b"], t["tile_ci"], t["tile_co"]
         K = wl.K
@@ -264,7 +270,9 @@ class Program:
         return Kernel(kid, name, uops, 1, self.acc_e, (0, 0, 0), (1, 1, 0))
 
     def runtime_fault(self) -> RuntimeFault | None:
-        """What VTA's runtime would reject when it builds and runs the micro-op kernels."""
+        """What VTA's runtime would reject when it builds and runs the micro-op kernels
+        (vta/runtime/runtime.cc): UopQueue::Push checks a kernel fits the uop buffer, and
+        UopKernel::VerifyDep that none of the last two micro-ops writes the same accumulator."""
         depth = self.hw.depth("uop")
         for k in self.kernels:
             if k.size > depth:
@@ -492,7 +500,38 @@ class Program:
         }
         f["insn_total"] = sum(v for k, v in f.items() if k.startswith("insn_"))
         f["fetch_beats"] = f["insn_total"] * isa.row_beats(bus, 1, isa.INSN_BYTES)
+        f.update(self._static_cycles(f, loads, slots, col_beats if self.wl.pad > 0 else None))
         return {k: float(v) for k, v in f.items()}
+
+
+    def _static_cycles(self, f: dict, loads: int, slots: int, col_beats) -> dict:
+        """Each module's busy cycles summed from the instruction costs, as a compiler's static
+        analysis would (no dependencies, no port contention), and the largest of them with the
+        port's beats: a lower bound on the run time."""
+        hw, tm = self.hw, self.hw.timing
+        lat, ovh, row = hw.dma_latency_cycles, tm["insn_overhead"], tm["dma_row_overhead"]
+        if self.wl.pad > 0:
+            per = self.n_b * self.n_co * self.n_ko
+            inp = (per * self.n_h * self.n_w * (ovh + lat) + per * float(self.rows.sum())
+                   * (self.n_w * row + col_beats) + f["pad_entries"] * tm["pad_cycles_per_entry"])
+        else:
+            y, _, x = as_2d(self.inp_dims)
+            inp = loads * isa.dma_cost(tm, lat, hw.bus_bytes, y, x, hw.inp_elem_bytes, True)[0]
+        wy, _, wx = as_2d(self.wgt_dims)
+        oy, _, ox = as_2d(self.out_dims)
+        wgt = loads * isa.dma_cost(tm, lat, hw.bus_bytes, wy, wx, hw.wgt_elem_bytes, False)[0]
+        store = slots * isa.dma_cost(tm, lat, hw.bus_bytes, oy, ox, hw.out_elem_bytes, True)[0]
+        k_reset, k_gemm = self.kernels[0], self.kernels[1]
+        compute = (loads * isa.gemm_cycles(tm, k_gemm.iter_out, k_gemm.iter_in, k_gemm.size)
+                   + slots * isa.gemm_cycles(tm, k_reset.iter_out, k_reset.iter_in, k_reset.size)
+                   + slots * sum(isa.alu_cycles(tm, k.iter_out, k.iter_in, k.size)
+                                 for k in self.kernels[2:5])
+                   + f["insn_ld_uop"] * (ovh + lat + row) + f["uop_load_nbytes"] / hw.bus_bytes)
+        port = f["port_beats"] + f["fetch_beats"]
+        bound = max(inp + wgt, compute, store, port)
+        return {"static_load_cycles": inp + wgt, "static_compute_cycles": compute,
+                "static_store_cycles": store, "static_bound_cycles": bound,
+                "static_bound_s": bound / (hw.clock_mhz * 1e6)}
 
 
 def compile_config(wl: Conv2D, hw: HardwareConfig, config: dict) -> Program:

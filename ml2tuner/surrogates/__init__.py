@@ -4,6 +4,6 @@
 * `PerformanceModel` (Model P): regressor on visible features of valid configs -> log cost.
 * `AdvancedModel` (Model A): the same regressor on visible + hidden (compilation) features.
 """
-from .models import AdvancedModel, PerformanceModel, ValidityModel
+from .models import OFFSET_FEATURE, AdvancedModel, PerformanceModel, ValidityModel, offset_column
 
-__all__ = ["ValidityModel", "PerformanceModel", "AdvancedModel"]
+__all__ = ["ValidityModel", "PerformanceModel", "AdvancedModel", "OFFSET_FEATURE", "offset_column"]

@@ -98,5 +98,43 @@ class PerformanceModel(RegressorMixin, _XGBBase):
         return r2_score(np.log(y), self.predict_log(X), sample_weight=sample_weight)
 
 
+#: The hidden feature that serves as Model A's offset when present: the compiler's static lower
+#: bound on the run time, in seconds. Trees cannot extrapolate a cost to a larger layer or a
+#: faster clock than they were trained on; the ratio of the real cost to the bound they can.
+OFFSET_FEATURE = "static_bound_s"
+
+
+def offset_column(feature_names) -> int | None:
+    """Column of `OFFSET_FEATURE` among Model A's input features, or None."""
+    names = list(feature_names)
+    return names.index(OFFSET_FEATURE) if OFFSET_FEATURE in names else None
+
+
 class AdvancedModel(PerformanceModel):
-    """Model A: Model P's regressor, fed visible + hidden compilation features."""
+    """Model A: Model P's regressor, fed visible + hidden compilation features. With
+    `offset_col` set, it regresses log(cost) - log(X[:, offset_col]) and adds the offset back
+    when predicting (XGBoost's base margin, done by hand so the saved booster stays plain)."""
+
+    def __init__(self, n_estimators=150, max_depth=6, learning_rate=0.2, min_child_weight=1.0,
+                 subsample=1.0, n_jobs=1, random_state=0, offset_col=None):
+        super().__init__(n_estimators, max_depth, learning_rate, min_child_weight, subsample,
+                         n_jobs, random_state)
+        self.offset_col = offset_col
+
+    def _offset(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if self.offset_col is None:
+            return np.zeros(X.shape[0])
+        col = X[:, int(self.offset_col)]
+        ok = np.isfinite(col) & (col > 0)
+        return np.where(ok, np.log(np.where(ok, col, 1.0)), 0.0)
+
+    def fit(self, X, y):
+        y = np.asarray(y, dtype=np.float64)
+        if np.any(~np.isfinite(y)) or np.any(y <= 0):
+            raise ValueError("costs must be positive and finite (train on valid configs only)")
+        return self._train(_booster_params(self, "reg:squarederror"), X,
+                           np.log(y) - self._offset(X))
+
+    def predict_log(self, X) -> np.ndarray:
+        return self._raw(X).astype(np.float64) + self._offset(X)

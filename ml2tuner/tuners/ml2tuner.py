@@ -15,7 +15,7 @@ import numpy as np
 
 from ..hparams import HP
 from ..measure import MeasureResult
-from ..surrogates import AdvancedModel, PerformanceModel, ValidityModel
+from ..surrogates import AdvancedModel, PerformanceModel, ValidityModel, offset_column
 from .base import Tuner
 
 XGB = dict(n_estimators=(10, 600), max_depth=(1, 12), eta=(0.01, 1.0))
@@ -240,5 +240,6 @@ class ML2Tuner(Tuner):
             if len(hv) >= 2:
                 X = self._a_features([i for i, _ in hv], [h for _, h in hv])
                 cost = {r.index: r.cost for r in valid}
+                self.a.set_params(offset_col=offset_column(self.space.names + self.hidden_names))
                 self.a.fit(X, [cost[i] for i, _ in hv])
                 self.fitted["a"] = True
