@@ -186,6 +186,16 @@ def check_output_dir(path, what: str) -> Path:
     return p
 
 
+def check_bundle_dir(path, what: str) -> Path:
+    """Like `check_output_dir`, for a model bundle that replaces the folder as a whole: an
+    existing folder must be empty or a bundle (holding manifest.json), never other files."""
+    p = check_output_dir(path, what)
+    if p.is_dir() and any(p.iterdir()) and not (p / "manifest.json").is_file():
+        raise UserError(f"{what} {p} is a folder that is not a model bundle; choose a new or "
+                        "empty folder (it would be replaced as a whole)")
+    return p
+
+
 def _check_parent(p: Path, what: str):
     anc = _existing_ancestor(p.parent)
     if not anc.is_dir():
@@ -215,3 +225,32 @@ nonneg_float_arg = _arg_type(float, lambda v: math.isfinite(v) and v >= 0,
                              "a finite number >= 0")
 fraction_arg = _arg_type(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 probability_arg = _arg_type(float, lambda v: 0 < v < 1, "a number in (0, 1)")
+
+
+# ----- Kernel Tuner caches --------------------------------------------------------------------------
+_RATE_OBJECTIVES = ("GFLOP/s", "GB/s", "TFLOP/s")
+
+
+def kt_value_problem(value, objective: str) -> str | None:
+    """An objective value must be a number, or a string/null naming a failure; a time must be
+    positive and a rate non-negative (anything else is impossible data, not a result)."""
+    if value is None or isinstance(value, str):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"objective {objective!r} must be a number or an error name, got {value!r}"
+    if not math.isfinite(value):
+        return None                 # recorded as a failed run, like Kernel Tuner's own
+    if objective == "time" and value <= 0:
+        return f"time {value!r} is not positive"
+    if objective in _RATE_OBJECTIVES and value < 0:
+        return f"{objective} {value!r} is negative"
+    return None
+
+
+def kt_times_problem(times: dict, keys) -> str | None:
+    """Recorded durations (compile, verification, benchmark, ...) are non-negative numbers."""
+    for k in keys:
+        v = times.get(k)
+        if v is not None and (not is_number(v) or v < 0):
+            return f"{k!r} must be a non-negative number, got {v!r}"
+    return None
