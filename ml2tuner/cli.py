@@ -182,6 +182,7 @@ def cmd_tune(a):
                 print(f"warning: {w}", file=sys.stderr)
             resume = writer.existing.results
             if len({r.index for r in resume}) != len(resume):
+                writer.close()
                 raise UserError(f"{trace} measures a configuration twice; it was not written "
                                 "by one tuning run and cannot be resumed")
     callbacks = []
@@ -196,6 +197,8 @@ def cmd_tune(a):
                          resume=resume)
     finally:
         bar.close()
+        if writer:
+            writer.close()
     best = res.best
     d = {"tuner": a.tuner, "accel": m.hw.name, "workload": m.wl.label,
          "best_config": best.config if best else None, "best_cycles": best.cycles if best else None,
