@@ -11,10 +11,13 @@ from .validate import nonneg_float_arg, positive_int_arg, seed_arg
 
 
 def _json_arg(text: str, what: str):
+    from .validate import loads_strict
     try:
-        return json.loads(text)
+        return loads_strict(text)
     except json.JSONDecodeError as e:
         raise UserError(f"{what} is not valid JSON: {e.msg} (at character {e.pos})") from None
+    except (ValueError, RecursionError) as e:
+        raise UserError(f"{what} is not valid JSON: {e}") from None
 
 
 def _print(obj, as_json: bool, human):
