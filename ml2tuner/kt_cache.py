@@ -187,6 +187,8 @@ def _num(x) -> float | None:
 
 
 def _direction(path, objective: str, maximize: bool | None) -> bool:
+    if not isinstance(objective, str):
+        raise UserError(f"{path}: the objective must be a name, got {objective!r}")
     if maximize is not None:
         return bool(maximize)
     if objective in MINIMIZE_OBJECTIVES:
