@@ -314,7 +314,10 @@ _EXTRA_COMMANDS += [_offline.register, _transfer.register, _hpo_cli.register, _t
 
 def main(argv=None) -> int:
     ap = build_parser()
-    a = ap.parse_args(argv)
+    try:
+        a = ap.parse_args(argv)
+    except SystemExit as e:         # a usage error (already printed on one line) or --help
+        return e.code if isinstance(e.code, int) else 2
     try:
         a.func(a)
     except UserError as e:

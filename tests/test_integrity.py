@@ -233,3 +233,39 @@ def test_train_replaces_a_bundle_whole_and_never_a_foreign_folder(tmp_path, caps
     rc, _, err = run(["train", "--traces", str(out), "--out", str(foreign)], capsys)
     one_line_error(rc, err, "not a model bundle")
     assert (foreign / "thesis.tex").read_text() == "precious"
+
+
+# ----- the TVM cost-model loader gets the bundle checks --------------------------------------------
+def test_tvm_cost_model_loader_checks_path_and_hash(tmp_path):
+    from ml2tuner.tvm._env import tvm_available
+    if not tvm_available()[0]:
+        pytest.skip("TVM is not installed (the tvm extra)")
+    import numpy as np
+
+    from ml2tuner.errors import UserError
+    from ml2tuner.tvm.cost_model import ML2Models
+    from ml2tuner.tvm.features import HIDDEN_WIDTH, VISIBLE_WIDTH
+    rng = np.random.default_rng(0)
+    m = ML2Models(seed=0, warmup=8)
+    vis = rng.integers(1, 9, size=(6, VISIBLE_WIDTH)).astype(float)
+    valid = np.array([True, False, True, False, True, True])
+    m.add("g", vis, np.zeros((6, HIDDEN_WIDTH)), valid, np.where(valid, 1e-4, np.nan))
+    m.save(tmp_path / "b")
+    ML2Models(seed=0).load(tmp_path / "b")                       # intact: loads
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    (tmp_path / "outside.npz").write_bytes((tmp_path / "b" / "data.npz").read_bytes())
+    for change, needle in [({"data": "../outside.npz"}, "outside the bundle"),
+                           ({"data": "/etc/passwd"}, "outside the bundle"),
+                           ({"data": "gone.npz"}, "is missing"),
+                           ({"data_sha256": "0" * 64}, "does not match the sha256"),
+                           ({"groups": "g"}, "malformed")]:
+        bad = json.loads(json.dumps(manifest))
+        bad["tvm_cost_model"].update(change)
+        (tmp_path / "b" / "manifest.json").write_text(json.dumps(bad))
+        with pytest.raises(UserError, match=needle):
+            ML2Models(seed=0).load(tmp_path / "b")
+    (tmp_path / "b" / "manifest.json").write_text(json.dumps(manifest))
+    np.savez(tmp_path / "b" / "data.npz", vis=vis[:1], hid=np.zeros((1, HIDDEN_WIDTH)),
+             valid=valid[:1], cost=np.ones(1), group=np.zeros(1))
+    with pytest.raises(UserError, match="does not match the sha256"):
+        ML2Models(seed=0).load(tmp_path / "b")

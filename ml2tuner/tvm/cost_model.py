@@ -268,7 +268,10 @@ class ML2Models:
         d = Path(path)
         if not d.is_dir():
             raise UserError(f"{d}: not an ML2CostModel bundle (not a directory)")
-        manifest = read_json_file(d / MANIFEST, "cost-model manifest")
+        try:
+            manifest = read_json_file(d / MANIFEST, "manifest")
+        except UserError as e:
+            raise UserError(f"{d}: not an ML2CostModel bundle ({e})") from None
         state = manifest.get(STATE_KEY) if isinstance(manifest, dict) else None
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             raise UserError(f"{d}: not an ML2CostModel bundle (no {STATE_KEY!r} entry); bundles "
