@@ -38,7 +38,7 @@ def number(v, what: str, *, low=None, high=None, integer: bool = False):
     return v
 
 
-# ----- JSON ----------------------------------------------------------------------------------------
+# ----- JSON ---------------------------------------------------------------------------------------
 def _no_constant(name):
     raise ValueError(f"{name} is not a number JSON allows")
 
@@ -146,7 +146,7 @@ def result_problem(r, space) -> str | None:
     return None
 
 
-# ----- output paths --------------------------------------------------------------------------------
+# ----- output paths -------------------------------------------------------------------------------
 def _existing_ancestor(p: Path) -> Path:
     p = p.absolute()
     while not p.exists():
@@ -204,7 +204,7 @@ def _check_parent(p: Path, what: str):
         raise UserError(f"{what} {p}: cannot create files under {anc} (not writable)")
 
 
-# ----- argparse types -------------------------------------------------------------------------------
+# ----- argparse types -----------------------------------------------------------------------------
 def _arg_type(convert, ok, want):
     def parse(text):
         try:
@@ -227,7 +227,7 @@ fraction_arg = _arg_type(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 probability_arg = _arg_type(float, lambda v: 0 < v < 1, "a number in (0, 1)")
 
 
-# ----- Kernel Tuner caches --------------------------------------------------------------------------
+# ----- Kernel Tuner caches ------------------------------------------------------------------------
 _RATE_OBJECTIVES = ("GFLOP/s", "GB/s", "TFLOP/s")
 
 

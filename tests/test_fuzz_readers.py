@@ -69,7 +69,7 @@ def corrupt_bytes(raw: bytes, data) -> bytes:
     return bytes(raw)
 
 
-# ----- traces --------------------------------------------------------------------------------------
+# ----- traces -------------------------------------------------------------------------------------
 M = AccelMeasurer("vta-1x16", "resnet18.C11")
 RESULTS = M.measure([0, 5, 17, 100, 300, 575])
 TRACE = [make_header(M.space, **M.describe())] + [
@@ -120,7 +120,7 @@ def test_trace_reader_reads_or_refuses(data):
         assert all(math.isfinite(c) for c in ts.log_cost[ts.valid])
 
 
-# ----- Kernel Tuner caches ---------------------------------------------------------------------------
+# ----- Kernel Tuner caches ------------------------------------------------------------------------
 def check_cache_read(path):
     try:
         d = load_kt_cache(path)
@@ -157,7 +157,7 @@ def test_unmutated_caches_read_correctly(tmp_path):
         assert d is not None and d.n_valid == 3 and d.optimum == pytest.approx(1.5e-3)
 
 
-# ----- model bundles ---------------------------------------------------------------------------------
+# ----- model bundles ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def bundle_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("bundle")

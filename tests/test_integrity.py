@@ -95,7 +95,7 @@ def test_resume_validates_header_and_every_record(trace5, capsys, mutate, needle
     assert trace5.read_bytes() == before
 
 
-# ----- 3. a complete last record without its newline -----------------------------------------------
+# ----- 3. a complete last record without its newline ----------------------------------------------
 def test_complete_last_record_without_newline_is_kept(trace5, capsys):
     data = trace5.read_bytes()
     trace5.write_bytes(data.rstrip(b"\n"))
@@ -235,7 +235,7 @@ def test_train_replaces_a_bundle_whole_and_never_a_foreign_folder(tmp_path, caps
     assert (foreign / "thesis.tex").read_text() == "precious"
 
 
-# ----- the TVM cost-model loader gets the bundle checks --------------------------------------------
+# ----- the TVM cost-model loader gets the bundle checks -------------------------------------------
 def test_tvm_cost_model_loader_checks_path_and_hash(tmp_path):
     from ml2tuner.tvm._env import tvm_available
     if not tvm_available()[0]:
