@@ -59,7 +59,8 @@ def test_a_second_writer_gets_one_clear_line(trace5, capsys):
     assert len(read_trace(trace5).results) == 5                  # nothing appended
     holder.close()
     rc, out, err = run(tune_args(trace5, 8, "--resume"), capsys)
-    assert rc == 0, err and json.loads(out)["n_resumed"] == 5
+    assert rc == 0, err
+    assert json.loads(out)["n_resumed"] == 5
     t = read_trace(trace5)
     assert len(t.results) == 8 and len({r.index for r in t.results}) == 8
     assert m.space.to_dict() == t.header["space"]
