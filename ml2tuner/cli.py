@@ -7,13 +7,17 @@ import sys
 from collections import Counter
 
 from .errors import UserError
+from .validate import nonneg_float_arg, positive_int_arg, seed_arg
 
 
 def _json_arg(text: str, what: str):
+    from .validate import loads_strict
     try:
-        return json.loads(text)
+        return loads_strict(text)
     except json.JSONDecodeError as e:
         raise UserError(f"{what} is not valid JSON: {e.msg} (at character {e.pos})") from None
+    except (ValueError, RecursionError) as e:
+        raise UserError(f"{what} is not valid JSON: {e}") from None
 
 
 def _print(obj, as_json: bool, human):
@@ -63,25 +67,55 @@ def cmd_measure(a):
 
 
 def cmd_bruteforce(a):
+    from pathlib import Path
+
     from tqdm import tqdm
 
     from .accel.measurer import AccelMeasurer
-    from .traces import make_header, write_trace
+    from .traces import TraceWriter, finish_trace, make_header
+    from .validate import check_output_file
+    out = check_output_file(a.out, "--out", force=a.force)
+    if not str(out).endswith((".jsonl", ".jsonl.gz")):
+        raise UserError(f"--out {out}: a trace file name ends in .jsonl or .jsonl.gz")
+    # records stream into a plain partial file beside --out (which --resume continues); --out
+    # itself is replaced only when the trace is complete
+    partial = out.with_name(out.name.removesuffix(".gz") + ".partial")
     m = AccelMeasurer(a.accel, a.workload, noise=a.noise, seed=a.seed)
-    results = [m.measure([i])[0] for i in tqdm(range(len(m.space)), desc=f"{m.wl.label}",
-                                                 unit="cfg", disable=a.quiet or None)]
-    write_trace(a.out, make_header(m.space, exhaustive=True, **m.describe()), results)
-    status = Counter(r.status.value for r in results)
-    kinds = Counter(r.error.split(":")[0] for r in results if not r.valid)
-    best = min((r for r in results if r.valid), key=lambda r: r.cost, default=None)
-    d = {"size": len(results), "status": dict(status), "invalid_fraction":
-         1 - status.get("ok", 0) / len(results), "error_kinds": dict(kinds),
+    header = make_header(m.space, exhaustive=True, **m.describe())
+    writer = TraceWriter(partial, header, append=a.resume,
+                         match=("space", "accel", "workload", "noise", "seed"))
+    done = writer.existing.results if writer.existing is not None else []
+    if writer.existing is not None and len({r.index for r in done}) != len(done):
+        raise UserError(f"{partial} measures a configuration twice; delete it and start again")
+    status, kinds, best = Counter(), Counter(), None
+
+    def account(r):
+        nonlocal best
+        status[r.status.value] += 1
+        if not r.valid:
+            kinds[r.error.split(":")[0]] += 1
+        elif best is None or r.cost < best.cost:
+            best = r
+    for r in done:
+        account(r)
+    todo = sorted(set(range(len(m.space))) - {r.index for r in done})
+    for i in tqdm(todo, desc=f"{m.wl.label}", unit="cfg", initial=len(done),
+                  total=len(m.space), disable=a.quiet or None):
+        r = m.measure([i])[0]
+        writer.append(r)
+        account(r)
+    finish_trace(partial, out)
+    writer.close()
+    n = len(m.space)
+    d = {"size": n, "status": dict(status), "invalid_fraction": 1 - status.get("ok", 0) / n,
+         "error_kinds": dict(kinds), "resumed": len(done),
          "best_config": best.config if best else None,
          "best_gflops": best.gflops if best else None, "peak_gflops": m.hw.peak_gflops,
-         "out": str(a.out)}
+         "out": str(Path(out))}
 
     def human(d):
-        print(f"{d['size']} configurations -> {d['out']}")
+        print(f"{d['size']} configurations -> {d['out']}"
+              + (f" ({d['resumed']} resumed)" if d["resumed"] else ""))
         print(f"  status: {d['status']}  invalid {d['invalid_fraction']:.1%}  {d['error_kinds']}")
         if best:
             print(f"  best {d['best_gflops']:.2f} GFLOPS of {d['peak_gflops']:.1f} peak: "
@@ -102,26 +136,42 @@ def _parse_hp(items) -> dict:
     return out
 
 
+def _plot_suffixes() -> set:
+    from matplotlib.backend_bases import FigureCanvasBase
+    return {f".{k}" for k in FigureCanvasBase.get_supported_filetypes()}
+
+
 def cmd_tune(a):
     from pathlib import Path
 
     from .accel.measurer import AccelMeasurer
-    from .traces import TraceWriter, make_header, read_trace
+    from .traces import TraceWriter, make_header
     from .tuners import make_tuner
     from .tuners.callbacks import LogToFile, ProgressBar, plot_convergence
+    from .validate import check_output_file
     if a.trials < 1:
         raise UserError("--trials must be >= 1")
-    m = AccelMeasurer(a.accel, a.workload, noise=a.noise, seed=a.seed)
-    tuner = make_tuner(a.tuner, m.space, seed=a.seed, **_parse_hp(a.hp))
-    n_init = tuner.hp.get("n_init", 0)
+    if a.resume and not a.trace:
+        raise UserError("--resume needs --trace FILE (the trace to continue)")
+    if a.source_traces and a.init != "gc":
+        raise UserError("--source-traces is only used by --init gc")
     if a.init == "gc":
         if a.tuner != "ml2tuner":
             raise UserError("--init gc needs --tuner ml2tuner")
         if not a.source_traces:
             raise UserError("--init gc needs --source-traces FILE...")
+    if getattr(a, "model", None) and a.tuner != "ml2tuner":
+        raise UserError("--model needs --tuner ml2tuner")
+    trace = Path(a.trace) if a.trace else None
+    if trace is not None:
+        check_output_file(trace, "--trace")
+    plot = a.plot or (str(trace.with_suffix(".png")) if trace else None)
+    if plot:
+        check_output_file(plot, "--plot", suffixes=_plot_suffixes())
+    m = AccelMeasurer(a.accel, a.workload, noise=a.noise, seed=a.seed)
+    tuner = make_tuner(a.tuner, m.space, seed=a.seed, **_parse_hp(a.hp))
+    n_init = tuner.hp.get("n_init", 0)
     if getattr(a, "model", None):
-        if a.tuner != "ml2tuner":
-            raise UserError("--model needs --tuner ml2tuner")
         from .warmstart import warm_start
         warm_start(tuner, a.model, m)
     if a.init == "gc":
@@ -130,20 +180,23 @@ def cmd_tune(a):
         set_initial_design(tuner, gc_initial_design(m.space, m, a.source_traces, max(n_init, 1),
                                                     seed=a.seed, validity=a.model))
     header = make_header(m.space, tuner=a.tuner, hparams=tuner.hp, **m.describe())
-    resume = []
-    trace = Path(a.trace) if a.trace else None
-    if trace and trace.exists() and trace.stat().st_size > 0:
-        if not a.resume:
-            raise UserError(f"{trace} exists; pass --resume to continue it or choose another file")
-        old = read_trace(trace)
-        for w in old.warnings:
-            print(f"warning: {w}", file=sys.stderr)
-        if old.header["space"] != m.space.to_dict():
-            raise UserError(f"{trace} holds a trace of another space")
-        resume = old.results
-    callbacks = []
+    resume, writer = [], None
     if trace:
-        callbacks.append(LogToFile(TraceWriter(trace, header)))
+        # locks the trace; a resumed one must be of this very run: space, accelerator (all
+        # its fields), workload and noise, each record a member of the space
+        writer = TraceWriter(trace, header, append=a.resume,
+                             match=("space", "accel", "workload", "noise"))
+        if writer.existing is not None:
+            for w in writer.existing.warnings:
+                print(f"warning: {w}", file=sys.stderr)
+            resume = writer.existing.results
+            if len({r.index for r in resume}) != len(resume):
+                writer.close()
+                raise UserError(f"{trace} measures a configuration twice; it was not written "
+                                "by one tuning run and cannot be resumed")
+    callbacks = []
+    if writer:
+        callbacks.append(LogToFile(writer))
     bar = ProgressBar(a.trials, initial=min(len(resume), a.trials),
                       desc=f"{a.tuner} {m.wl.label}", disable=True if a.quiet else None)
     bar.seed_with(resume)
@@ -153,6 +206,8 @@ def cmd_tune(a):
                          resume=resume)
     finally:
         bar.close()
+        if writer:
+            writer.close()
     best = res.best
     d = {"tuner": a.tuner, "accel": m.hw.name, "workload": m.wl.label,
          "best_config": best.config if best else None, "best_cycles": best.cycles if best else None,
@@ -164,7 +219,6 @@ def cmd_tune(a):
          "trace": str(trace) if trace else None}
     if hasattr(tuner, "stats"):
         d["tuner_stats"] = tuner.stats
-    plot = a.plot or (str(trace.with_suffix(".png")) if trace else None)
     if plot and res.history:
         plot_convergence(res.history, plot, title=f"{a.tuner} on {m.wl.label} ({m.hw.name})",
                          peak=m.hw.peak_gflops)
@@ -210,16 +264,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("measure", help="compile and time one configuration")
     _accel_args(p)
     p.add_argument("--config", required=True, help='JSON object, e.g. \'{"tile_h": 4, ...}\'')
-    p.add_argument("--noise", type=float, default=0.0, help="multiplicative noise sigma")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--noise", type=nonneg_float_arg, default=0.0,
+                   help="multiplicative noise sigma")
+    p.add_argument("--seed", type=seed_arg, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_measure)
 
     p = sub.add_parser("bruteforce", help="measure every configuration into an exhaustive trace")
     _accel_args(p)
     p.add_argument("--out", required=True, help="trace file (.jsonl or .jsonl.gz)")
-    p.add_argument("--noise", type=float, default=0.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its "
+                   "OUT.partial file")
+    p.add_argument("--noise", type=nonneg_float_arg, default=0.0)
+    p.add_argument("--seed", type=seed_arg, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bruteforce)
@@ -228,8 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tune", help="tune a workload on the accelerator simulator")
     _accel_args(p)
     p.add_argument("--tuner", default="ml2tuner", choices=sorted(TUNERS))
-    p.add_argument("--trials", type=int, default=200, help="measurement budget (default 200)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--trials", type=positive_int_arg, default=200,
+                   help="measurement budget (default 200)")
+    p.add_argument("--seed", type=seed_arg, default=0)
     p.add_argument("--trace", help="JSONL trace: every measurement is appended and flushed")
     p.add_argument("--resume", action="store_true", help="continue the --trace file without "
                    "re-measuring what it holds")
@@ -238,8 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", choices=("random", "gc"), default="random",
                    help="initial design: random, or the Gaussian-copula prior of --source-traces")
     p.add_argument("--source-traces", nargs="*", help="traces of earlier tasks for --init gc")
-    p.add_argument("--noise", type=float, default=0.0, help="multiplicative noise sigma")
-    p.add_argument("--early-stopping", type=int, default=None,
+    p.add_argument("--noise", type=nonneg_float_arg, default=0.0,
+                   help="multiplicative noise sigma")
+    p.add_argument("--early-stopping", type=positive_int_arg, default=None,
                    help="stop after this many trials without improvement")
     p.add_argument("--plot", help="convergence plot PNG (default: next to the trace)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -260,7 +320,10 @@ _EXTRA_COMMANDS += [_offline.register, _transfer.register, _hpo_cli.register, _t
 
 def main(argv=None) -> int:
     ap = build_parser()
-    a = ap.parse_args(argv)
+    try:
+        a = ap.parse_args(argv)
+    except SystemExit as e:         # a usage error (already printed on one line) or --help
+        return e.code if isinstance(e.code, int) else 2
     try:
         a.func(a)
     except UserError as e:

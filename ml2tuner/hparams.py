@@ -5,6 +5,7 @@ its search space, and `resolve()` checks user-supplied values against it.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .errors import UserError
@@ -28,13 +29,18 @@ class HP:
 
     def check(self, name: str, value):
         if self.choices is not None:
-            if value not in self.choices:
+            # by type too: 1 == True in Python, but 1 is not the choice True
+            if not any(value == c and type(value) is type(c) for c in self.choices):
                 raise UserError(f"hyperparameter {name}={value!r} not in {list(self.choices)}")
             return value
+        if isinstance(value, bool):
+            raise UserError(f"hyperparameter {name} must be a number, got {value!r}")
         try:
             v = int(value) if self.kind == "int" else float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise UserError(f"hyperparameter {name} must be a number, got {value!r}") from None
+        if not math.isfinite(float(value)):
+            raise UserError(f"hyperparameter {name} must be a finite number, got {value!r}")
         if self.kind == "int" and float(value) != v:
             raise UserError(f"hyperparameter {name} must be an integer, got {value!r}")
         if (self.low is not None and v < self.low) or (self.high is not None and v > self.high):

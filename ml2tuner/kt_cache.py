@@ -22,6 +22,7 @@ import numpy as np
 from .errors import UserError
 from .measure import Status
 from .space import Knob, Space
+from .validate import kt_times_problem, kt_value_problem
 
 #: objectives whose direction is known; anything else needs an explicit `maximize=`
 MINIMIZE_OBJECTIVES = {"time"}
@@ -145,6 +146,8 @@ def _read_json(path: Path):
         return json.loads(text), None
     except json.JSONDecodeError as e:
         first_error = e
+    except RecursionError:
+        raise UserError(f"{path}: not valid JSON (nested too deeply)") from None
     repaired = _repair_unterminated(text)
     if repaired is None:
         raise UserError(f"{path}: not valid JSON ({first_error.msg} at line "
@@ -184,6 +187,8 @@ def _num(x) -> float | None:
 
 
 def _direction(path, objective: str, maximize: bool | None) -> bool:
+    if not isinstance(objective, str):
+        raise UserError(f"{path}: the objective must be a name, got {objective!r}")
     if maximize is not None:
         return bool(maximize)
     if objective in MINIMIZE_OBJECTIVES:
@@ -243,9 +248,13 @@ def load_kt_cache(path, objective: str | None = None,
 
 
 def _native_rows(path, data, objective, maximize):
+    keys, params = data.get("tune_params_keys"), data.get("tune_params")
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) \
+            or not isinstance(params, dict) \
+            or not all(isinstance(params.get(k), list) for k in keys):
+        raise UserError(f"{path}: malformed Kernel Tuner cache header ('tune_params_keys' must "
+                        "list knob names and 'tune_params' map each to a list of values)")
     try:
-        keys = list(data["tune_params_keys"])
-        params = data["tune_params"]
         knobs = [Knob(k, tuple(params[k])) for k in keys]
         cache = data["cache"]
     except (KeyError, TypeError) as e:
@@ -264,6 +273,10 @@ def _native_rows(path, data, objective, maximize):
             raise UserError(f"{path}: cache entry {key!r} is not a JSON object")
         if obj not in e:
             raise UserError(f"{path}: cache entry {key!r} has no objective {obj!r}")
+        problem = kt_value_problem(e[obj], obj) or kt_times_problem(
+            e, ("compile_time", "verification_time", "benchmark_time"))
+        if problem:
+            raise UserError(f"{path}: cache entry {key!r}: {problem}")
         if all(k in e for k in keys):
             config = {k: e[k] for k in keys}
         else:   # fall back on the "v1,v2,..." key
@@ -290,6 +303,8 @@ def _t4_rows(path, data, objective, maximize):
     results = data["results"]
     if not isinstance(results, list):
         raise UserError(f"{path}: T4 'results' must be a list")
+    if not isinstance(data.get("metadata") or {}, dict):
+        raise UserError(f"{path}: T4 'metadata' must be a JSON object")
     unit = str((data.get("metadata") or {}).get("timeunit", "miliseconds")).lower()
     if not unit.startswith(("mili", "milli", "ms")):
         # the T4 writer of Kernel Tuner spells it "miliseconds"; anything else we don't convert
@@ -301,8 +316,18 @@ def _t4_rows(path, data, objective, maximize):
             obj = objective or r["objectives"][0]
             meas = {m["name"]: m["value"] for m in r["measurements"]}
             times = r.get("times") or {}
-        except (KeyError, TypeError, IndexError) as e:
+        except (KeyError, TypeError, IndexError, AttributeError) as e:
             raise UserError(f"{path}: malformed T4 result #{n} ({e!r})") from None
+        runtimes = times.get("runtimes") if isinstance(times, dict) else None
+        problem = ("'configuration' must be a JSON object" if not isinstance(config, dict) else
+                   f"objective name must be a string, got {obj!r}" if not isinstance(obj, str)
+                   else "'times' must be a JSON object" if not isinstance(times, dict) else
+                   "'runtimes' must be a list" if not isinstance(runtimes or [], list) else
+                   kt_times_problem(times, ("compilation", "validation", "benchmark"))
+                   or kt_times_problem(dict(enumerate(runtimes or [])), range(len(runtimes or [])))
+                   or (kt_value_problem(meas[obj], obj) if obj in meas else None))
+        if problem:
+            raise UserError(f"{path}: T4 result #{n}: {problem}")
         if names is None:
             names, values = list(config), {k: [] for k in config}
             _direction(path, obj, maximize)

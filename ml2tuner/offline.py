@@ -29,6 +29,7 @@ import numpy as np
 
 from .errors import UserError
 from .traces import SCHEMA_VERSION, iter_records
+from .validate import header_problem, measure_record_problem
 
 FILL_VALUE = float("nan")     # an absent knob / descriptor / hidden feature (XGBoost's missing)
 TOP_K = 10
@@ -147,6 +148,9 @@ def load_traces(paths, knobs=None, hidden=None, require_descriptors=True) -> Tra
                 if rec.get("schema") != SCHEMA_VERSION or "space" not in rec:
                     raise UserError(f"{path}:{n}: not an ml2tuner trace header of schema "
                                     f"{SCHEMA_VERSION}")
+                problem = header_problem(rec)
+                if problem:
+                    raise UserError(f"{path}:{n}: {problem}")
                 header = rec
                 knob_values = rec["space"].get("knobs") or {}
                 for k in knob_values:
@@ -168,10 +172,10 @@ def load_traces(paths, knobs=None, hidden=None, require_descriptors=True) -> Tra
                 raise UserError(f"{path}:{n}: a record before the header")
             if kind != "measure":
                 continue
-            try:
-                idx, cfg, status = int(rec["index"]), rec["config"], rec["status"]
-            except (KeyError, TypeError, ValueError):
-                raise UserError(f"{path}:{n}: malformed measurement") from None
+            problem = measure_record_problem(rec)
+            if problem:
+                raise UserError(f"{path}:{n}: malformed measurement: {problem}")
+            idx, cfg, status = rec["index"], rec["config"], rec["status"]
             if idx in seen:          # a repeated measurement: the first one counts
                 continue
             seen.add(idx)
@@ -324,7 +328,17 @@ def train(trace_paths, out_dir, *, v_params=None, p_params=None, a_params=None,
             "warnings": ts.warnings}
     if a is None:
         meta["features"]["hidden"] = []
-    return save_bundle(out_dir, v, p, a, meta)
+    # built beside out_dir and swapped in whole: a kill never leaves a half-replaced bundle
+    from .fileio import replace_dir, staging_dir
+    stage = staging_dir(out_dir)
+    try:
+        manifest = save_bundle(stage, v, p, a, meta)
+        replace_dir(stage, out_dir)
+    finally:
+        if stage.exists():
+            import shutil
+            shutil.rmtree(stage)
+    return manifest
 
 
 # ----- evaluation --------------------------------------------------------------------------------
@@ -466,8 +480,10 @@ def _train_params(manifest: dict) -> dict:
 
 def cmd_train(a):
     from .cli import _print
+    from .validate import check_bundle_dir
     if not 0.0 <= a.max_valid_drop < 1.0:
         raise UserError("--max-valid-drop must be in [0, 1)")
+    check_bundle_dir(a.out, "--out")
     m = train(a.traces, a.out, seed=a.seed, max_valid_drop=a.max_valid_drop)
     out = Path(a.out)
     d = {"out": str(out), "traces": len(m["traces"]), **{k: m["training"][k] for k in
@@ -524,11 +540,12 @@ def cmd_evaluate(a):
 
 def register(sub):
     """Add `train` and `evaluate` to the `ml2tuner` command (cli._EXTRA_COMMANDS)."""
+    from .validate import fraction_arg, seed_arg
     p = sub.add_parser("train", help="train V, P and A offline from traces into a model bundle")
     p.add_argument("--traces", nargs="+", required=True, help="trace files (.jsonl[.gz])")
     p.add_argument("--out", required=True, help="bundle directory, e.g. models/NAME")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-valid-drop", type=float, default=0.02,
+    p.add_argument("--seed", type=seed_arg, default=0)
+    p.add_argument("--max-valid-drop", type=fraction_arg, default=0.02,
                    help="V's threshold drops at most this share of valid configs (out of fold)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train)

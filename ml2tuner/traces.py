@@ -3,9 +3,11 @@
     {"record": "header", "schema": 1, "space": {...}, "accel": {...}, "workload": "...", ...}
     {"record": "measure", "seq": 0, "index": 17, "config": {...}, "status": "ok", "cost": ...}
 
-Writers flush and fsync every record, so a run killed at any moment loses nothing it measured.
-Readers name the file and line of a malformed record; a truncated *last* line (a write cut off
-by a kill) is skipped and reported as a warning. Plain or gzip-compressed (`.gz`).
+Writers flush and fsync every record, so a run killed at any moment loses nothing it measured,
+and hold an advisory lock on the file, so a second writer is refused instead of interleaving.
+Readers check every record (types, values, membership of the header's space) and name the file
+and line of a bad one; a truncated *last* line (a write cut off by a kill) is skipped and
+reported as a warning. Plain or gzip-compressed (`.gz`).
 """
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ from typing import Iterator
 
 from . import __version__
 from .errors import TraceFormatError, UserError
+from .fileio import FileLock
 from .measure import MeasureResult, Status
 from .space import Space
+from .validate import header_problem, loads_strict, measure_record_problem, result_problem
 
 SCHEMA_VERSION = 1
 
@@ -75,19 +79,31 @@ def _parse_line(path, n: int, line: str, last: bool):
     if not line.strip():
         return
     try:
-        rec = json.loads(line)
+        rec = loads_strict(line)
     except json.JSONDecodeError as e:
         if last and not line.endswith("\n"):
             yield n, {"record": "truncated"}
             return
         raise TraceFormatError(path, n, f"not valid JSON ({e.msg})") from None
-    if not isinstance(rec, dict) or "record" not in rec:
+    except (ValueError, RecursionError) as e:     # NaN/Infinity, a repeated key, deep nesting
+        raise TraceFormatError(path, n, f"not valid JSON ({e})") from None
+    if not isinstance(rec, dict) or not isinstance(rec.get("record"), str):
         raise TraceFormatError(path, n, "a record must be a JSON object with a 'record' field")
     yield n, rec
 
 
+def _space_of(path, n, header) -> Space | None:
+    """The header's space, or None for an open (not enumerable) space."""
+    if header["space"].get("kind") == "open":
+        return None
+    try:
+        return Space.from_dict(header["space"])
+    except (UserError, ValueError, TypeError, OverflowError) as e:
+        raise TraceFormatError(path, n, f"header space is malformed ({e})") from None
+
+
 def read_trace(path) -> Trace:
-    header, results, warnings = None, [], []
+    header, results, warnings, space = None, [], [], None
     for n, rec in iter_records(path):
         kind = rec["record"]
         if kind == "truncated":
@@ -100,14 +116,25 @@ def read_trace(path) -> Trace:
                                                 f"(this ml2tuner reads {SCHEMA_VERSION})")
             if "space" not in rec:
                 raise TraceFormatError(path, n, "header lacks 'space'")
+            problem = header_problem(rec)
+            if problem:
+                raise TraceFormatError(path, n, problem)
             header = rec
+            space = _space_of(path, n, header)
         elif kind == "measure":
             if header is None:
                 raise TraceFormatError(path, n, "a measurement before the header")
-            try:
-                results.append(MeasureResult.from_record(rec))
-            except (KeyError, ValueError, TypeError) as e:
-                raise TraceFormatError(path, n, f"malformed measurement ({e!r})") from None
+            problem = measure_record_problem(rec)
+            if problem is None and rec.get("seq", len(results)) != len(results):
+                problem = (f"'seq' {rec['seq']} where {len(results)} was expected (records "
+                           "lost, or two runs wrote to this trace)")
+            if problem:
+                raise TraceFormatError(path, n, f"malformed measurement: {problem}")
+            r = MeasureResult.from_record(rec)
+            problem = result_problem(r, space) if space is not None else None
+            if problem:
+                raise TraceFormatError(path, n, problem)
+            results.append(r)
         else:
             raise TraceFormatError(path, n, f"unknown record type {kind!r}")
     if header is None:
@@ -118,32 +145,59 @@ def read_trace(path) -> Trace:
 class TraceWriter:
     """Appends measurements to a trace, creating it (with `header`) when absent or empty.
 
-    Appending to an existing trace requires the same space, so a resumed run cannot mix spaces.
+    The writer holds an advisory lock on the file for its lifetime: a second writer gets a
+    `UserError` naming the file. An existing trace is continued only when `append`; its header
+    must agree with `header` on every key of `match` (the space always), and every record is
+    checked by `read_trace`. `existing` is that trace (None for a new file). A file holding only
+    a header cut short by a kill counts as empty.
     """
 
-    def __init__(self, path, header: dict):
+    def __init__(self, path, header: dict, *, append: bool = True, match=("space",)):
         self.path = Path(path)
         if str(self.path).endswith(".gz"):
             raise UserError("traces are written uncompressed; compress finished traces with gzip")
+        self._lock = FileLock(self.path, "trace")
         self.seq = 0
-        if self.path.exists() and self.path.stat().st_size > 0:
-            old = read_trace(self.path)
-            if old.header["space"] != header["space"]:
-                raise UserError(f"{self.path} holds a trace of another space; "
-                                "choose another --trace file")
-            self.seq = len(old.results)
-            self._repair_tail()
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._write_line(header)
+        self.existing: Trace | None = None
+        try:
+            if _holds_records(self.path):
+                if not append:
+                    raise UserError(f"{self.path} exists; pass --resume to continue it or "
+                                    "choose another file")
+                old = read_trace(self.path)
+                for key in dict.fromkeys(("space", *match)):
+                    if old.header.get(key) != header.get(key):
+                        what = "another space" if key == "space" else f"another {key!r}"
+                        raise UserError(f"{self.path} holds a trace of {what} than this run; "
+                                        "choose another file")
+                self.existing = old
+                self.seq = len(old.results)
+                self._repair_tail()
+            else:
+                with open(self.path, "w", encoding="utf-8"):
+                    pass                  # drop a header torn by a killed run
+                self._write_line(header)
+        except BaseException:
+            self._lock.release()
+            raise
 
     def _repair_tail(self):
-        """Drop a truncated last line so appended records start on a fresh line."""
+        """End the file with a newline: a last line that is a complete record gets its newline,
+        a truncated one (an interrupted write) is cut, so appended records start afresh."""
         with open(self.path, "rb+") as f:
             data = f.read()
             if data and not data.endswith(b"\n"):
                 cut = data.rfind(b"\n") + 1
-                f.truncate(cut)
+                try:
+                    complete = isinstance(json.loads(data[cut:]), dict)
+                except ValueError:
+                    complete = False
+                if complete:
+                    f.write(b"\n")
+                else:
+                    f.truncate(cut)
+                f.flush()
+                os.fsync(f.fileno())
 
     def _write_line(self, rec: dict):
         with open(self.path, "a", encoding="utf-8") as f:
@@ -158,17 +212,85 @@ class TraceWriter:
         self._write_line(rec)
         self.seq += 1
 
+    def close(self):
+        """Release the lock (the file stays as written)."""
+        self._lock.release()
+
+
+def _holds_records(path: Path) -> bool:
+    """True if the file has a complete line, or is one complete JSON record without its
+    newline; False for an absent or empty file or a torn first line."""
+    if not path.exists():
+        return False
+    with open(path, "rb") as f:
+        head = b""
+        while b"\n" not in head:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                break
+            head += chunk
+    if not head.strip():
+        return False
+    if b"\n" in head:
+        return True
+    try:
+        return isinstance(json.loads(head), dict)
+    except ValueError:
+        # the start of a header whose write a kill cut short holds nothing; anything else
+        # is not ours to overwrite, and the reader will say what is wrong with it
+        return not (_HEADER_START.startswith(head) or head.startswith(_HEADER_START))
+
+
+_HEADER_START = b'{"record":"header"'
+
 
 def write_trace(path, header: dict, results) -> None:
-    """Write a whole trace at once (plain or .gz); used for exhaustive traces."""
+    """Write a whole trace at once (plain or .gz) into a temporary file that replaces `path`
+    only when complete, so an interrupted write never damages an earlier file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _open_text(path, "w") as f:
-        f.write(json.dumps(header, separators=(",", ":")) + "\n")
-        for seq, r in enumerate(results):
-            rec = {"record": "measure", "seq": seq}
-            rec.update(r.to_record())
-            f.write(json.dumps(rec, separators=(",", ":")) + "\n")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with _open_text(tmp if not str(path).endswith(".gz") else Path(str(tmp) + ".gz"),
+                        "w") as f:
+            f.write(json.dumps(header, separators=(",", ":")) + "\n")
+            for seq, r in enumerate(results):
+                rec = {"record": "measure", "seq": seq}
+                rec.update(r.to_record())
+                f.write(json.dumps(rec, separators=(",", ":")) + "\n")
+        if str(path).endswith(".gz"):
+            os.replace(str(tmp) + ".gz", tmp)
+        _fsync_file(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        Path(str(tmp) + ".gz").unlink(missing_ok=True)
+
+
+def finish_trace(partial, path) -> None:
+    """Move a completed plain trace `partial` to `path`, gzip-compressing it for a `.gz` name;
+    `path` is replaced only once the new file is complete on disk."""
+    partial, path = Path(partial), Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if str(path).endswith(".gz"):
+        import shutil
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(partial, "rb") as src, gzip.open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            _fsync_file(tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        partial.unlink()
+    else:
+        _fsync_file(partial)
+        os.replace(partial, path)
+
+
+def _fsync_file(path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
 
 
 def to_dataframe(trace: Trace):
@@ -185,5 +307,5 @@ def to_dataframe(trace: Trace):
     return pd.DataFrame(rows)
 
 
-__all__ = ["SCHEMA_VERSION", "Trace", "TraceWriter", "iter_records", "make_header", "read_trace",
-           "to_dataframe", "write_trace", "Status"]
+__all__ = ["SCHEMA_VERSION", "Trace", "TraceWriter", "finish_trace", "iter_records",
+           "make_header", "read_trace", "to_dataframe", "write_trace", "Status"]

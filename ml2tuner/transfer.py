@@ -276,17 +276,19 @@ def cmd_prior(a):
 
 def register(sub):
     """Add `prior` to the `ml2tuner` command (cli._EXTRA_COMMANDS)."""
+    from .validate import positive_int_arg, probability_arg, seed_arg
     p = sub.add_parser("prior", help="Gaussian-copula initial design for a new task, from "
                                      "source traces")
     p.add_argument("--traces", nargs="+", required=True, help="source traces (.jsonl[.gz])")
     p.add_argument("--accel", default="vta-1x16")
     p.add_argument("--workload", default="resnet18.C2")
-    p.add_argument("-n", type=int, default=10, help="configurations to propose (default 10)")
+    p.add_argument("-n", type=positive_int_arg, default=10,
+                   help="configurations to propose (default 10)")
     p.add_argument("--model", help="bundle whose Model V drops predicted-invalid samples")
-    p.add_argument("--quantile", type=float, default=QUANTILE)
+    p.add_argument("--quantile", type=probability_arg, default=QUANTILE)
     p.add_argument("--rank", default="performance", choices=("performance", "frequency"))
-    p.add_argument("--p", type=float, default=0.9, help="budget estimate confidence")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--p", type=probability_arg, default=0.9, help="budget estimate confidence")
+    p.add_argument("--seed", type=seed_arg, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_prior)
 

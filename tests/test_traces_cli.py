@@ -26,6 +26,7 @@ def test_trace_writer_reader_roundtrip_and_truncation(tmp_path):
         f.write('{"record": "measure", "seq": 10, "ind')
     t = read_trace(path)
     assert len(t.results) == 10 and "truncated" in t.warnings[0]
+    w.close()
     # appending repairs the tail and continues the sequence
     w2 = TraceWriter(path, make_header(m.space, **m.describe()))
     w2.append(m.measure([11])[0])

@@ -17,6 +17,8 @@ micro-op kernel exceeds the uop buffer, breaks VTA's dependence check, or indexe
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +50,9 @@ class RuntimeFault(Exception):
 
 
 def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+    """Ascending divisors of n by trial division up to sqrt(n): O(sqrt n), not O(n)."""
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return small + [n // d for d in reversed(small) if d * d != n]
 
 
 def _blocks(wl: Conv2D, hw: HardwareConfig) -> tuple[int, int, int]:

@@ -6,7 +6,6 @@ with the field's name.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,7 +136,7 @@ def hardware_from_dict(d: dict, source: str = "<dict>") -> HardwareConfig:
     for key in ("name",) + _LOG_FIELDS + ("clock_mhz", "bus_bits"):
         if key not in d:
             bad(key, "is missing")
-    if not isinstance(d["name"], str) or not d["name"]:
+    if not isinstance(d["name"], str) or not d["name"].strip():
         bad("name", "must be a non-empty string")
     log = {}
     for key in _LOG_FIELDS:
@@ -148,12 +147,15 @@ def hardware_from_dict(d: dict, source: str = "<dict>") -> HardwareConfig:
     if log["LOG_INP_WIDTH"] != 3 or log["LOG_WGT_WIDTH"] != 3 or log["LOG_ACC_WIDTH"] != 5:
         bad("LOG_INP_WIDTH", "must be 3 with LOG_WGT_WIDTH 3 and LOG_ACC_WIDTH 5 "
                              "(this model computes int8 x int8 -> int32 like stock VTA)")
-    for key in ("clock_mhz", "bus_bits"):
-        v = d[key]
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
-            bad(key, f"must be a positive number, got {v!r}")
-    if d["bus_bits"] % 8 or d["bus_bits"] < 8:
-        bad("bus_bits", "must be a multiple of 8")
+    clock = d["clock_mhz"]
+    if not _finite(clock) or not 1 <= clock <= 10_000:
+        bad("clock_mhz", f"must be a finite number of MHz in 1..10000, got {clock!r}")
+    bus = d["bus_bits"]
+    if not isinstance(bus, int) or isinstance(bus, bool) or not 8 <= bus <= 4096 \
+            or bus & (bus - 1):
+        bad("bus_bits", f"must be a power of two from 8 to 4096 (an AXI data width), got {bus!r}")
+    if "description" in d and not isinstance(d["description"], str):
+        bad("description", "must be a string")
     timing, profiling = dict(DEFAULT_TIMING), dict(DEFAULT_PROFILING)
     for section, table in (("timing", timing), ("profiling", profiling)):
         user = d.get(section, {})
@@ -162,11 +164,17 @@ def hardware_from_dict(d: dict, source: str = "<dict>") -> HardwareConfig:
         for k, v in user.items():
             if k not in table:
                 bad(f"{section}.{k}", f"is unknown (known: {', '.join(table)})")
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-                bad(f"{section}.{k}", f"must be a non-negative number, got {v!r}")
+            # no event takes a million cycles, no profiling step a day
+            limit = 1e6 if section == "timing" else 86_400
+            if not _finite(v) or not 0 <= v <= limit:
+                bad(f"{section}.{k}", f"must be a finite number in 0..{limit:g}, got {v!r}")
             table[k] = v
-    hw = HardwareConfig(name=d["name"], log=log, clock_mhz=float(d["clock_mhz"]),
-                        bus_bits=int(d["bus_bits"]), timing=timing, profiling=profiling,
+    if not isinstance(profiling["repeats"], int) or profiling["repeats"] < 1:
+        bad("profiling.repeats", f"must be an integer >= 1, got {profiling['repeats']!r}")
+    if profiling["timeout_s"] <= 0:
+        bad("profiling.timeout_s", "must be positive")
+    hw = HardwareConfig(name=d["name"], log=log, clock_mhz=float(clock),
+                        bus_bits=int(bus), timing=timing, profiling=profiling,
                         description=str(d.get("description", "")))
     for buf in ("uop", "inp", "wgt", "acc"):
         if hw.depth(buf) < 1:
@@ -183,16 +191,18 @@ def load_hardware(name_or_path) -> HardwareConfig:
     if isinstance(name_or_path, HardwareConfig):
         return name_or_path
     s = str(name_or_path)
+    if not s.strip():
+        raise UserError("empty accelerator name; known: "
+                        f"{', '.join(available_accelerators())} (or give a path to a JSON file)")
     path = Path(s)
     if not (s.endswith(".json") or path.exists()):
         path = ACCEL_DIR / f"{s}.json"
         if not path.exists():
             raise UserError(f"unknown accelerator {s!r}; known: "
                             f"{', '.join(available_accelerators())} (or give a path to a JSON file)")
-    if not path.exists():
-        raise UserError(f"accelerator file not found: {path}")
-    try:
-        d = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
-    return hardware_from_dict(d, source=str(path))
+    from ..validate import read_json_file
+    return hardware_from_dict(read_json_file(path, "accelerator file"), source=str(path))
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)

@@ -42,6 +42,10 @@ class Conv2D:
             raise UserError(f"workload {self.label}: pad must be >= 0")
         if self.OH < 1 or self.OW < 1:
             raise UserError(f"workload {self.label}: kernel larger than the padded input")
+        for f in ("N", "H", "W", "IC", "OC", "K", "stride", "pad"):
+            if getattr(self, f) > MAX_DIM:
+                raise UserError(f"workload {self.label}: {f}={getattr(self, f)} exceeds {MAX_DIM}"
+                                " (VTA addresses DRAM with 32 bits)")
         if self.pad > 15:
             raise UserError(f"workload {self.label}: pad {self.pad} exceeds VTA's 4-bit DMA pad field")
 
@@ -83,19 +87,33 @@ class Dense(Conv2D):
         return super().descriptor() | {"wl_dense": 1}
 
 
+MAX_DIM = 2 ** 31 - 1
+# tvm-tune's names for the same layers (ml2tuner.tvm.workloads), to point a user at the right one
+_TVM_ONLY_KEYS = {"CI": "IC", "CO": "OC", "KH": "K", "KW": "K", "B": "N", "I": "IC", "O": "OC",
+                  "M": None, "dtype": None}
+_TVM_ONLY_KINDS = ("matmul", "batch_matmul")
+
 _CONV_KEYS = {"N": 1, "H": None, "W": None, "IC": None, "OC": None, "K": None, "pad": 0,
               "stride": 1}
 _DENSE_KEYS = {"N": 1, "IC": None, "OC": None}
 
 
 def _parse_kv(body: str, spec: str, keys: dict) -> dict:
-    out = dict(keys)
+    out, seen = dict(keys), set()
     for part in filter(None, (p.strip() for p in body.split(","))):
         if "=" not in part:
             raise UserError(f"workload {spec!r}: expected KEY=VALUE, got {part!r}")
         k, v = (s.strip() for s in part.split("=", 1))
         if k not in keys:
+            if k in _TVM_ONLY_KEYS:
+                alias = _TVM_ONLY_KEYS[k]
+                raise UserError(f"workload {spec!r}: {k} is a tvm-tune parameter; this command's "
+                                f"keys are {', '.join(keys)}" + (f" ({k} is {alias} here)"
+                                                                 if alias else ""))
             raise UserError(f"workload {spec!r}: unknown key {k!r} (keys: {', '.join(keys)})")
+        if k in seen:
+            raise UserError(f"workload {spec!r}: {k} given twice")
+        seen.add(k)
         try:
             out[k] = int(v)
         except ValueError:
@@ -117,12 +135,17 @@ def parse_workload(spec) -> Conv2D:
                             + ", ".join(f"resnet18.{k}" for k in RESNET18))
         H, W, IC, OC, K, pad, stride = RESNET18[layer]
         return Conv2D(1, H, W, IC, OC, K, pad, stride, name=f"resnet18.{layer}")
-    if s.startswith("conv2d:"):
-        kv = _parse_kv(s[len("conv2d:"):], s, _CONV_KEYS)
+    kind, colon, body = s.partition(":")
+    kind = kind.strip().lower()
+    if colon and kind == "conv2d":
+        kv = _parse_kv(body, s, _CONV_KEYS)
         return Conv2D(**kv)
-    if s.startswith("dense:"):
-        kv = _parse_kv(s[len("dense:"):], s, _DENSE_KEYS)
+    if colon and kind == "dense":
+        kv = _parse_kv(body, s, _DENSE_KEYS)
         return Dense(N=kv["N"], H=1, W=1, IC=kv["IC"], OC=kv["OC"], K=1, pad=0, stride=1)
+    if colon and kind in _TVM_ONLY_KINDS:
+        raise UserError(f"workload {s!r}: {kind} is a tvm-tune workload; the accelerator runs "
+                        "resnet18.C2..C11, conv2d:.. and dense:..")
     raise UserError(f"unknown workload {s!r}; use resnet18.C2..C11, "
                     "conv2d:H=..,W=..,IC=..,OC=..,K=..,pad=..,stride=.. or dense:N=..,IC=..,OC=..")
 

@@ -18,7 +18,9 @@ def _hp_args(items) -> dict:
 
 
 def cmd_replay(a):
-    from .evaluate import evaluate_setting
+    from .evaluate import check_dask_address, evaluate_setting
+    if a.dask_scheduler is not None:
+        check_dask_address(a.dask_scheduler)
     r = evaluate_setting(a.tuner, _hp_args(a.hp), [a.cache], a.repeats, a.budget, a.seed,
                          n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, n_points=a.points,
                          progress=False if a.quiet or a.json else None)
@@ -47,7 +49,13 @@ def cmd_replay(a):
 
 
 def cmd_hpo(a):
+    from ..validate import check_output_dir
     from .meta import hpo
+    from .evaluate import check_dask_address
+    if a.out:
+        check_output_dir(a.out, "--out")
+    if a.dask_scheduler is not None:
+        check_dask_address(a.dask_scheduler)
     names = [n.strip() for n in a.params.split(",") if n.strip()] if a.params else None
     d = hpo(a.tuner, a.train, a.test, a.meta, a.evals, repeats=a.repeats, budget=a.budget,
             seed=a.seed, n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, out_dir=a.out,
@@ -70,14 +78,16 @@ def cmd_hpo(a):
 
 def register(sub) -> None:
     from ..tuners import TUNERS
+    from ..validate import positive_int_arg, seed_arg
     from .meta import STRATEGIES
 
     def common(p, repeats):
         p.add_argument("--tuner", default="ml2tuner", choices=sorted(TUNERS))
-        p.add_argument("--budget", type=int, default=200, help="trials per run (default 200)")
-        p.add_argument("--repeats", type=int, default=repeats,
+        p.add_argument("--budget", type=positive_int_arg, default=200,
+                       help="trials per run (default 200)")
+        p.add_argument("--repeats", type=positive_int_arg, default=repeats,
                        help=f"runs per space (default {repeats})")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--seed", type=seed_arg, default=0)
         p.add_argument("--jobs", type=int, default=1, help="parallel runs via joblib (-1: all "
                        "cores)")
         p.add_argument("--dask-scheduler", metavar="ADDRESS",
@@ -92,17 +102,17 @@ def register(sub) -> None:
                    "or exhaustive ml2tuner trace (.jsonl[.gz])")
     common(p, 10)
     p.add_argument("--hp", nargs="*", metavar="NAME=VALUE", help="tuner hyperparameters")
-    p.add_argument("--points", type=int, default=20, help="budget points of the score")
+    p.add_argument("--points", type=positive_int_arg, default=20, help="budget points of the score")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("hpo", help="tune a tuner's hyperparameters in simulation mode")
     p.add_argument("--train", nargs="+", required=True, metavar="FILE", help="training spaces")
     p.add_argument("--test", nargs="+", required=True, metavar="FILE", help="held-out spaces")
     p.add_argument("--meta", choices=STRATEGIES, default="random", help="meta-strategy")
-    p.add_argument("--evals", type=int, required=True, help="settings to evaluate (the "
+    p.add_argument("--evals", type=positive_int_arg, required=True, help="settings to evaluate (the "
                    "defaults are the first)")
     common(p, 3)
-    p.add_argument("--test-repeats", type=int, default=None,
+    p.add_argument("--test-repeats", type=positive_int_arg, default=None,
                    help="runs per held-out space (default: --repeats)")
     p.add_argument("--params", help="comma-separated hyperparameters to search (default for "
                    "ml2tuner: " + ",".join(_default_subset()) + "; other tuners: all)")

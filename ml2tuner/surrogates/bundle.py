@@ -125,26 +125,39 @@ def _load_model(d: Path, key: str, entry: dict, feats: dict):
     est.n_features_in_ = len(names)
     if key == "v":
         est.classes_ = np.array([0, 1])
-        est.threshold = float(entry.get("threshold", est.threshold))
-        est.constant_ = entry.get("constant")
+        thr, const = entry.get("threshold", est.threshold), entry.get("constant")
+        if not _is_num(thr) or not 0.0 <= thr <= 1.0:
+            _refuse(d, f"model v: threshold must be a number in [0, 1], got {thr!r}")
+        if const is not None and (not _is_num(const) or not 0.0 <= const <= 1.0):
+            _refuse(d, f"model v: constant must be null or a number in [0, 1], got {const!r}")
+        est.threshold = float(thr)
+        est.constant_ = const
     if entry.get("file") is None:
         if key != "v" or est.constant_ is None:
             _refuse(d, f"model {key} has neither a model file nor a constant")
         est.booster_ = None
         return est
-    path = d / str(entry["file"])
-    if path.name != entry["file"] or not path.is_file():
+    if not isinstance(entry["file"], str):
+        _refuse(d, f"model {key}: 'file' must be a file name")
+    path = d / entry["file"]
+    if path.name != entry["file"] or entry["file"] in (".", "..") or not path.is_file():
         _refuse(d, f"model file {entry['file']!r} is missing")
     if _sha256(path) != entry.get("sha256"):
         _refuse(d, f"{path.name} does not match the sha256 recorded in the manifest (modified "
                    "or corrupted); retrain it with `ml2tuner train`")
+    with open(path, "rb") as f:
+        if f.read(1) != b"{":       # bundles hold XGBoost's JSON format only, never binary
+            _refuse(d, f"{path.name} is not an XGBoost JSON model")
     booster = xgb.Booster()
     try:
         booster.load_model(str(path))
     except xgb.core.XGBoostError as e:
         _refuse(d, f"{path.name} is not a valid XGBoost model ({str(e).splitlines()[0][:120]})")
-    embedded = booster.attr(_FEATURE_ATTR)
-    if embedded is None or json.loads(embedded) != names or booster.num_features() != len(names):
+    try:
+        embedded = json.loads(booster.attr(_FEATURE_ATTR) or "null")
+    except ValueError:
+        embedded = None
+    if embedded != names or booster.num_features() != len(names):
         _refuse(d, f"{path.name} was trained on other features than the manifest lists "
                    "(incompatible bundle)")
     est.booster_ = booster
@@ -155,9 +168,10 @@ def load_bundle(directory) -> "Bundle":
     d = Path(directory)
     if not (d / MANIFEST).is_file():
         _refuse(d, f"no {MANIFEST} (not a model bundle, or an unfinished one)")
+    from ..validate import read_json_file
     try:
-        m = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        m = read_json_file(d / MANIFEST, "manifest")
+    except UserError as e:
         _refuse(d, f"unreadable {MANIFEST} ({e})")
     if not isinstance(m, dict) or m.get("format") != FORMAT:
         _refuse(d, f"{MANIFEST} is not an ml2tuner model bundle manifest")
@@ -170,8 +184,15 @@ def load_bundle(directory) -> "Bundle":
             for k in ("visible", "descriptor", "hidden")):
         _refuse(d, "manifest 'features' must list visible, descriptor and hidden names")
     models = m.get("models") or {}
+    if not isinstance(models, dict):
+        _refuse(d, "manifest 'models' must be a JSON object")
     if not models.get("v") or not models.get("p"):
         _refuse(d, "manifest lacks Model V or Model P")
+    for key in ("v", "p", "a"):
+        entry = models.get(key)
+        if entry and not isinstance(entry.get("params", {}) if isinstance(entry, dict) else None,
+                                    dict):
+            _refuse(d, f"manifest entry of model {key} is malformed")
     v = _load_model(d, "v", models["v"], feats)
     p = _load_model(d, "p", models["p"], feats)
     a = _load_model(d, "a", models["a"], feats) if models.get("a") else None
@@ -261,6 +282,10 @@ class _Adapter:
 
     def predict(self, X):
         return self.est.predict(self._x(X))
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _num(v) -> float:

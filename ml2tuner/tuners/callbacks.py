@@ -72,5 +72,7 @@ def plot_convergence(results, path, title: str = "", peak: float | None = None):
     ax.set_title(title)
     ax.legend(loc="lower right")
     fig.tight_layout()
+    from pathlib import Path
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -34,6 +34,12 @@ def cmd_tvm_tune(a) -> None:
         raise UserError("--trials-per-iter must be >= 1")
     if a.save_model and a.cost_model != "ml2":
         raise UserError("--save-model needs --cost-model ml2")
+    if a.save_model:
+        from ..validate import check_bundle_dir
+        check_bundle_dir(a.save_model, "--save-model")
+    if a.trace:
+        from ..validate import check_output_file
+        check_output_file(a.trace, "--trace")
     trace = Path(a.trace) if a.trace else None
     if trace is not None and trace.exists() and trace.stat().st_size > 0:
         raise UserError(f"{trace} exists; choose another file (tvm-tune does not resume)")
@@ -70,25 +76,27 @@ def cmd_tvm_tune(a) -> None:
 
 def register(sub) -> None:
     """Add `tvm-tune` to the `ml2tuner` subparsers."""
+    from ..validate import nonneg_int_arg, positive_int_arg, seed_arg
     p = sub.add_parser("tvm-tune", help="tune an operator with TVM MetaSchedule (llvm CPU; "
                        "needs the tvm extra)")
     p.add_argument("--workload", required=True,
                    help="matmul:M=..,N=..,K=.., batch_matmul:B=..,M=..,N=..,K=.., "
                         "dense:B=..,I=..,O=.. or conv2d:N=..,H=..,W=..,CI=..,CO=..,KH=..,KW=.."
                         "[,stride=..,pad=..] (each may add dtype=..)")
-    p.add_argument("--trials", type=int, default=32, help="measurement budget (default 32)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--trials", type=positive_int_arg, default=32,
+                   help="measurement budget (default 32)")
+    p.add_argument("--seed", type=seed_arg, default=0)
     p.add_argument("--trace", help="JSONL trace: every MetaSchedule measurement is appended")
     p.add_argument("--cost-model", choices=("ml2", "xgb"), default="ml2",
                    help="ml2: ML2Tuner's V/P/A models and selection (default); "
                         "xgb: MetaSchedule's default XGBModel")
-    p.add_argument("--trials-per-iter", type=int, default=8,
+    p.add_argument("--trials-per-iter", type=positive_int_arg, default=8,
                    help="candidates measured per batch (N; default 8)")
-    p.add_argument("--alpha", type=int, default=1,
+    p.add_argument("--alpha", type=nonneg_int_arg, default=1,
                    help="ml2: (alpha+1)*N candidates are proposed per batch (default 1)")
-    p.add_argument("--population", type=int, default=512,
+    p.add_argument("--population", type=positive_int_arg, default=512,
                    help="evolutionary search population (default 512)")
-    p.add_argument("--max-vector-lanes", type=int, default=None,
+    p.add_argument("--max-vector-lanes", type=positive_int_arg, default=None,
                    help="make candidates vectorizing wider than this fail to build "
                         "(an accelerator-like limit; default none)")
     p.add_argument("--save-model", help="ml2: save the trained cost model to this directory "

@@ -230,37 +230,47 @@ class ML2Models:
                 "n_rows": int(len(self.valid)), "n_valid": self.n_valid}
 
     def save(self, path) -> dict:
-        """Write the model bundle (see the module doc); return its manifest."""
+        """Write the model bundle (see the module doc); return its manifest. It is built in a
+        folder beside `path` and swapped in whole, so a kill never damages an earlier one."""
+        from ..fileio import replace_dir, staging_dir
+        stage = staging_dir(path)
+        try:
+            manifest = self._save_into(stage)
+            replace_dir(stage, path)
+        finally:
+            if stage.exists():
+                import shutil
+                shutil.rmtree(stage)
+        return manifest
+
+    def _save_into(self, d: Path) -> dict:
         from ..surrogates.bundle import FORMAT as BUNDLE_FORMAT
         from ..surrogates.bundle import MANIFEST, SCHEMA_VERSION, save_bundle
-        d = Path(path)
-        d.mkdir(parents=True, exist_ok=True)
-        (d / MANIFEST).unlink(missing_ok=True)      # invalid until the new manifest is written
         np.savez(d / "data.npz", vis=self.vis, hid=self.hid, valid=self.valid, cost=self.cost,
                  group=self.group)
+        state = {**self._state(), "data_sha256": _sha256(d / "data.npz")}
         meta = {"features": feature_names(), "v_threshold": self.v_threshold,
-                "backend": "tvm-meta-schedule", STATE_KEY: self._state()}
+                "backend": "tvm-meta-schedule", STATE_KEY: state}
         if self.models["V"] is not None and self.models["P"] is not None:
             return save_bundle(d, self.models["V"], self.models["P"], self.models["A"], meta)
         # not trained yet: a manifest in the bundle's format listing no models; load() refits
-        for key in ("v", "p", "a"):
-            (d / f"{key}.json").unlink(missing_ok=True)
         from .. import __version__
         manifest = {"format": BUNDLE_FORMAT, "schema": SCHEMA_VERSION,
                     "tool": f"ml2tuner {__version__}",
                     "features": {**meta.pop("features"), "fill_value": None},
                     "models": {"v": None, "p": None, "a": None}, **meta}
-        tmp = d / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-        tmp.replace(d / MANIFEST)
+        (d / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
         return manifest
 
     def load(self, path) -> None:
         from ..surrogates.bundle import MANIFEST, load_bundle
+        from ..validate import read_json_file
         d = Path(path)
+        if not d.is_dir():
+            raise UserError(f"{d}: not an ML2CostModel bundle (not a directory)")
         try:
-            manifest = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            manifest = read_json_file(d / MANIFEST, "manifest")
+        except UserError as e:
             raise UserError(f"{d}: not an ML2CostModel bundle ({e})") from None
         state = manifest.get(STATE_KEY) if isinstance(manifest, dict) else None
         if not isinstance(state, dict) or state.get("format") != FORMAT:
@@ -269,13 +279,36 @@ class ML2Models:
         if state.get("version") != FORMAT_VERSION:
             raise UserError(f"{d}: ML2CostModel format v{state.get('version')!r}, this ml2tuner "
                             f"reads v{FORMAT_VERSION}")
-        if (state["visible_width"], state["hidden_width"]) != (VISIBLE_WIDTH, HIDDEN_WIDTH):
+        if (state.get("visible_width"), state.get("hidden_width")) != (VISIBLE_WIDTH,
+                                                                       HIDDEN_WIDTH):
             raise UserError(f"{d}: feature widths differ from this ml2tuner's")
-        with np.load(d / state["data"], allow_pickle=False) as z:
-            self.vis, self.hid = z["vis"], z["hid"]
-            self.valid, self.cost, self.group = z["valid"], z["cost"], z["group"]
-        self.groups = list(state["groups"])
-        self.valid_rate = float(state["valid_rate"])
+        name = state.get("data")
+        # the data file must be a plain file of this folder, as recorded (no path escapes)
+        if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+            raise UserError(f"{d}: manifest names a data file outside the bundle ({name!r})")
+        data = d / name
+        if not data.is_file():
+            raise UserError(f"{d}: data file {name!r} is missing")
+        if _sha256(data) != state.get("data_sha256"):
+            raise UserError(f"{d}: {name} does not match the sha256 recorded in the manifest "
+                            "(modified or corrupted)")
+        groups, valid_rate = state.get("groups"), state.get("valid_rate")
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups) \
+                or not isinstance(valid_rate, (int, float)) or isinstance(valid_rate, bool):
+            raise UserError(f"{d}: malformed {STATE_KEY!r} entry (groups, valid_rate)")
+        try:
+            with np.load(data, allow_pickle=False) as z:
+                vis, hid = z["vis"], z["hid"]
+                valid, cost, group = z["valid"], z["cost"], z["group"]
+        except (OSError, ValueError, KeyError, EOFError) as e:
+            raise UserError(f"{d}: unreadable {name} ({e})") from None
+        n = len(valid)
+        if vis.shape != (n, VISIBLE_WIDTH) or hid.shape != (n, HIDDEN_WIDTH) \
+                or cost.shape != (n,) or group.shape != (n,):
+            raise UserError(f"{d}: {name} arrays do not have the recorded shapes")
+        self.vis, self.hid, self.valid, self.cost, self.group = vis, hid, valid, cost, group
+        self.groups = list(groups)
+        self.valid_rate = float(valid_rate)
         self.models = {"V": None, "P": None, "A": None}
         if (manifest.get("models") or {}).get("p") is None:
             self.fit()              # untrained bundle: V (if any data) from the stored rows
@@ -285,6 +318,11 @@ class ML2Models:
                 or b.descriptor_names:
             raise UserError(f"{d}: the bundle's features are not this ml2tuner's TVM features")
         self.models = {"V": b.v, "P": b.p, "A": b.a}
+
+
+def _sha256(path) -> str:
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 @derived_object

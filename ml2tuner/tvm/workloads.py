@@ -22,6 +22,9 @@ _KINDS = {
     "dense": (("B", "I", "O"), {}),
     "conv2d": (("N", "H", "W", "CI", "CO", "KH", "KW"), {"stride": 1, "pad": 0}),
 }
+# the accelerator commands' names for the same layers (ml2tuner.accel.workloads)
+_ACCEL_ONLY_KEYS = {"conv2d": ("IC", "OC", "K"), "dense": ("N", "IC", "OC")}
+MAX_DIM = 2 ** 31 - 1
 _DTYPES = ("float32", "float64", "float16", "int32", "int8")
 
 
@@ -67,8 +70,10 @@ def conv2d_out_hw(p: dict) -> tuple[int, int]:
 def parse_spec(spec: str) -> Workload:
     """Parse `kind:P=v,...`; raises UserError naming the problem."""
     if not isinstance(spec, str) or ":" not in spec:
+        hint = " (resnet18.* layers are for the accelerator commands: tune, space, ...)" \
+            if str(spec).strip().lower().startswith("resnet18.") else ""
         raise UserError(f"workload spec {spec!r}: expected 'kind:PARAM=value,...', "
-                        f"e.g. 'matmul:M=128,N=128,K=128' (kinds: {', '.join(_KINDS)})")
+                        f"e.g. 'matmul:M=128,N=128,K=128' (kinds: {', '.join(_KINDS)}){hint}")
     kind, _, rest = spec.partition(":")
     kind = kind.strip().lower()
     if kind not in _KINDS:
@@ -92,6 +97,9 @@ def parse_spec(spec: str) -> Workload:
                                 f"{', '.join(_DTYPES)}")
             dtype = val
             continue
+        if key not in req and key not in opt and key in _ACCEL_ONLY_KEYS.get(kind, ()):
+            raise UserError(f"workload spec {spec!r}: {key} is the accelerator commands' name; "
+                            f"tvm-tune's {kind} parameters are {', '.join((*req, *opt))}")
         if key not in req and key not in opt:
             raise UserError(f"workload spec {spec!r}: unknown parameter {key!r} for {kind} "
                             f"(parameters: {', '.join((*req, *opt, 'dtype'))})")
@@ -99,8 +107,9 @@ def parse_spec(spec: str) -> Workload:
             iv = int(val)
         except ValueError:
             raise UserError(f"workload spec {spec!r}: {key}={val!r} is not an integer") from None
-        if iv < (0 if key == "pad" else 1):
-            raise UserError(f"workload spec {spec!r}: {key}={iv} out of range")
+        if not (0 if key == "pad" else 1) <= iv <= MAX_DIM:
+            raise UserError(f"workload spec {spec!r}: {key}={iv} out of range "
+                            f"({0 if key == 'pad' else 1}..{MAX_DIM})")
         params[key] = iv
     missing = [k for k in req if k not in params]
     if missing:
