@@ -46,6 +46,9 @@ class ML2Tuner(Tuner):
         "use_a": HP(True, choices=(True, False),
                     doc="Model A re-ranks on hidden features (False: the ablation without A; "
                         "P ranks and nothing is compiled for features)"),
+        "a_rank_compiled": HP(False, choices=(False, True),
+                              doc="Model A also ranks every configuration compiled in earlier "
+                                  "rounds and not yet measured (their compile is paid)"),
         "compile_filter": HP(True, choices=(True, False),
                              doc="drop candidates that fail to compile (seen while extracting "
                                  "hidden features) without profiling them"),
@@ -182,7 +185,7 @@ class ML2Tuner(Tuner):
                 rest = [pool[j] for j in np.argsort(-pv) if pool[j] not in set(cand)]
                 cand += rest[:n_model - len(cand)]
             cand = self._compile_filter(cand + self._incumbent_neighbours(set(cand)))
-            chosen = self._rank(cand)[:n_model]
+            chosen = self._rank(cand + self._compiled_unmeasured(set(cand)))[:n_model]
         # epsilon picks bypass V: they are how V's blind spots (rare valid exceptions to a
         # rule it has learned) get discovered; the compiler still screens them for free
         chosen += self._random_valid(n_rand, use_v=False)
@@ -204,6 +207,17 @@ class ML2Tuner(Tuner):
             return []
         pv = self._pv(nb)
         return [i for i, p in zip(nb, pv) if p >= self.hp["v_threshold"]]
+
+    def _compiled_unmeasured(self, taken: set) -> list[int]:
+        """Configurations compiled in earlier rounds, not measured, that V still passes: A can
+        rank them at no further cost."""
+        if not (self.hp["a_rank_compiled"] and self.hp["use_a"] and self.fitted["a"]):
+            return []
+        idx = [i for i, h in self.hidden.items()
+               if h is not None and i not in self.visited and i not in taken]
+        if not idx:
+            return []
+        return [i for i, p in zip(idx, self._pv(idx)) if p >= self.hp["v_threshold"]]
 
     def _pv(self, idx) -> np.ndarray:
         """Model V's validity probability (1 everywhere in the ablation without V)."""
