@@ -194,6 +194,8 @@ def cmd_tune(a):
                 writer.close()
                 raise UserError(f"{trace} measures a configuration twice; it was not written "
                                 "by one tuning run and cannot be resumed")
+            m.sim_clock.restore(writer.existing.compiles, resume)
+        m.sim_clock.listeners.append(writer.append_compile)
     callbacks = []
     if writer:
         callbacks.append(LogToFile(writer))
@@ -216,6 +218,8 @@ def cmd_tune(a):
          "n_resumed": res.resumed, "stopped_early": res.stopped_early,
          "decision_seconds": round(res.decision_seconds, 3),
          "simulated_profile_seconds": round(res.profile_seconds, 1),
+         "simulated_seconds": round(res.simulated_seconds, 3),
+         "n_compiled": res.clock["n_compiled"],
          "trace": str(trace) if trace else None}
     if hasattr(tuner, "stats"):
         d["tuner_stats"] = tuner.stats
@@ -231,8 +235,9 @@ def cmd_tune(a):
         if best:
             print(f"  best {d['best_gflops']:.2f} GFLOPS ({d['best_gflops'] / d['peak_gflops']:.1%}"
                   f" of peak), {d['best_cycles']} cycles: {d['best_config']}")
-        print(f"  tuner decisions {d['decision_seconds']:.2f} s; profiling it stands for "
-              f"{d['simulated_profile_seconds']:.0f} s" + (f"; plot {d['plot']}" if plot else ""))
+        print(f"  tuner decisions {d['decision_seconds']:.2f} s; compiling ({d['n_compiled']} "
+              f"configurations) and profiling stand for {d['simulated_seconds']:.0f} s"
+              + (f"; plot {d['plot']}" if plot else ""))
     _print(d, a.json, human)
 
 

@@ -38,8 +38,11 @@ def exhaustive_top(space, score_fn, k: int, visited: set, chunk: int = 65536) ->
 
 class SimulatedAnnealing:
     def __init__(self, space, rng, n_iter=500, parallel_size=128, early_stop=50,
-                 temp=(1.0, 0.0), persistent=True):
+                 temp=(1.0, 0.0), persistent=True, scale_scores=True):
         self.space, self.rng = space, rng
+        # AutoTVM accepts on raw score differences; scaling by their spread makes the
+        # temperature schedule independent of the model's units
+        self.scale_scores = bool(scale_scores)
         self.n_iter, self.parallel_size, self.early_stop = int(n_iter), int(parallel_size), int(early_stop)
         self.temp, self.persistent = temp, persistent
         self.points: np.ndarray | None = None      # walker positions (value positions)
@@ -80,7 +83,7 @@ class SimulatedAnnealing:
         idx = space.positions_to_indices(pos)
         cur = scores_of(idx)
         scale = float(np.std(cur[np.isfinite(cur)])) if np.isfinite(cur).sum() > 1 else 1.0
-        scale = scale if scale > 1e-12 else 1.0
+        scale = scale if scale > 1e-12 and self.scale_scores else 1.0
         heap: list[tuple[float, int]] = []     # min-heap of the top k (score, index)
         in_heap: set[int] = set()
 

@@ -61,6 +61,8 @@ class ExhaustiveData:
     error: np.ndarray | None = None    # recorded error text per index ("" where OK)
     hidden: list | None = None         # per index: hidden-feature dict, None for compile errors
     flops: float | None = None         # workload FLOPs, to turn cost into GFLOPS
+    #: per index, the compile part of profile_time (None when the data does not split it)
+    compile_time: np.ndarray | None = None
 
     def __post_init__(self):
         n = len(self.space)
@@ -72,6 +74,10 @@ class ExhaustiveData:
                 raise ValueError(f"{name} must have one entry per configuration ({n})")
         if self.hidden is not None and len(self.hidden) != n:
             raise ValueError(f"hidden must have one entry per configuration ({n})")
+        if self.compile_time is not None:
+            self.compile_time = np.asarray(self.compile_time, dtype=np.float64)
+            if self.compile_time.shape != (n,):
+                raise ValueError(f"compile_time must have one entry per configuration ({n})")
         self.cost = np.where(self.status == Status.OK.value, self.cost, np.nan)
 
     # ----- summaries ---------------------------------------------------------------------------
@@ -382,6 +388,8 @@ def _build(path, knobs, rows, scale, meta) -> ExhaustiveData:
     cost = np.full(n, np.nan)
     status = np.empty(n, dtype="<U16")
     ptime = np.zeros(n)
+    ctime = np.zeros(n)
+    split = True
     error = np.empty(n, dtype=object)
     gflops = np.full(n, np.nan)
     for i, (key, config, value, st, pt, gf) in zip(order, rows):
@@ -416,6 +424,8 @@ def from_trace(trace) -> ExhaustiveData:
     cost = np.full(n, np.nan)
     status = np.empty(n, dtype="<U16")
     ptime = np.zeros(n)
+    ctime = np.zeros(n)
+    split = True
     error = np.empty(n, dtype=object)
     hidden: list = [None] * n
     seen = np.zeros(n, dtype=bool)
@@ -431,7 +441,10 @@ def from_trace(trace) -> ExhaustiveData:
             continue
         seen[i] = True
         status[i] = r.status.value
-        ptime[i] = r.profile_time
+        if r.compile_time is not None and r.run_time is not None:
+            ctime[i], ptime[i] = r.compile_time, r.compile_time + r.run_time
+        else:
+            split, ptime[i] = False, r.profile_time
         error[i] = r.error
         if r.valid:
             if _num(r.cost) is None:
@@ -457,7 +470,8 @@ def from_trace(trace) -> ExhaustiveData:
             **{k: h[k] for k in ("workload", "accel", "tool") if k in h}}
     meta["counts"] = {str(s): int((status == s).sum()) for s in np.unique(status)}
     return ExhaustiveData(space, cost, status, ptime, meta=meta, error=error,
-                          hidden=hidden if any_hidden else None, flops=flops)
+                          hidden=hidden if any_hidden else None, flops=flops,
+                          compile_time=ctime if split else None)
 
 
 def load_exhaustive(path) -> ExhaustiveData:

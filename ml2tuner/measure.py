@@ -1,8 +1,10 @@
 """Measurement results and the Measurer protocol that every backend implements.
 
 A measurer profiles configurations of one `Space`, given as indices. `cost` is seconds per run
-(lower is better) for valid configurations and None otherwise. `profile_time` is the wall time
-that profiling the configuration took (or, for the simulator and replay, stands for).
+(lower is better) for valid configurations and None otherwise. `compile_time` and `run_time` are
+what compiling and profiling the configuration take (or, for the simulator and replay, stand
+for); `profile_time` is what this measurement charged to the run's clock (`clock.SimClock`):
+`run_time`, plus `compile_time` unless the configuration was compiled earlier in the run.
 """
 from __future__ import annotations
 
@@ -31,8 +33,11 @@ class MeasureResult:
     gflops: float | None = None
     counters: dict = field(default_factory=dict)
     hidden: dict = field(default_factory=dict)   # hidden features from compiling
-    profile_time: float = 0.0          # seconds spent (or simulated) profiling this config
+    profile_time: float = 0.0          # seconds this measurement charged to the clock
     error: str = ""
+    compile_time: float | None = None  # seconds to compile (None: not recorded, schema 1)
+    run_time: float | None = None      # seconds to upload and run, or to hit the fault
+    clock: float | None = None         # the run's simulated clock after this measurement
 
     @property
     def valid(self) -> bool:
@@ -42,14 +47,21 @@ class MeasureResult:
         return {"index": int(self.index), "config": self.config, "status": self.status.value,
                 "cost": self.cost, "cycles": self.cycles, "gflops": self.gflops,
                 "counters": self.counters, "hidden": self.hidden,
-                "profile_time": self.profile_time, "error": self.error}
+                "profile_time": self.profile_time, "error": self.error,
+                "compile_time": self.compile_time, "run_time": self.run_time, "clock": self.clock}
 
     @classmethod
     def from_record(cls, r: dict) -> "MeasureResult":
         return cls(index=int(r["index"]), config=r["config"], status=Status(r["status"]),
                    cost=r.get("cost"), cycles=r.get("cycles"), gflops=r.get("gflops"),
                    counters=r.get("counters") or {}, hidden=r.get("hidden") or {},
-                   profile_time=float(r.get("profile_time") or 0.0), error=r.get("error", ""))
+                   profile_time=float(r.get("profile_time") or 0.0), error=r.get("error", ""),
+                   compile_time=_opt_float(r.get("compile_time")),
+                   run_time=_opt_float(r.get("run_time")), clock=_opt_float(r.get("clock")))
+
+
+def _opt_float(v):
+    return None if v is None else float(v)
 
 
 class Measurer(ABC):
@@ -68,8 +80,20 @@ class Measurer(ABC):
 
     def hidden_features(self, indices) -> list[dict | None]:
         """Compile without running: hidden features per index, None where compiling fails.
-        Backends without a compiler return None for all (Model A then stays unused)."""
+        Each first compile is charged to `sim_clock`. Backends without a compiler return None
+        for all and charge nothing (Model A then stays unused)."""
         return [None] * len(indices)
+
+    @property
+    def sim_clock(self):
+        """The run's simulated clock (`clock.SimClock`), created on first use."""
+        if getattr(self, "_sim_clock", None) is None:
+            from .clock import SimClock
+            self._sim_clock = SimClock()
+        return self._sim_clock
+
+    def reset_clock(self) -> None:
+        self._sim_clock = None
 
     def describe(self) -> dict:
         """Metadata for a trace header."""

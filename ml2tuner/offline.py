@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UserError
-from .traces import SCHEMA_VERSION, iter_records
+from .traces import READABLE_SCHEMAS, iter_records
 from .validate import header_problem, measure_record_problem
 
 FILL_VALUE = float("nan")     # an absent knob / descriptor / hidden feature (XGBoost's missing)
@@ -145,9 +145,9 @@ def load_traces(paths, knobs=None, hidden=None, require_descriptors=True) -> Tra
         for n, rec in iter_records(path):
             kind = rec["record"]
             if kind == "header":
-                if rec.get("schema") != SCHEMA_VERSION or "space" not in rec:
+                if rec.get("schema") not in READABLE_SCHEMAS or "space" not in rec:
                     raise UserError(f"{path}:{n}: not an ml2tuner trace header of schema "
-                                    f"{SCHEMA_VERSION}")
+                                    f"{' or '.join(map(str, READABLE_SCHEMAS))}")
                 problem = header_problem(rec)
                 if problem:
                     raise UserError(f"{path}:{n}: {problem}")

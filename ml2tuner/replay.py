@@ -3,7 +3,9 @@
 The simulated clock follows "Tuning the Tuner" (arXiv 2509.26300): the first visit of a
 configuration charges its recorded profile time (compile + verification + benchmark; failures
 keep their recorded compile time, so they cost time too); a repeat visit is free, as a tuner
-would read it from its own cache.
+would read it from its own cache. Where the data splits compile from run time, compiling for
+hidden features charges the recorded compile time once, and a later visit pays only the run
+part, as on the live simulator (`clock.SimClock`).
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from .measure import Measurer, MeasureResult, Status
 
 class ReplayMeasurer(Measurer):
     """Replays `data`. `profile_time` of each result is what that visit charged (0 on a
-    repeat), so the sum over all results equals `clock`.
+    repeat), so the sum over all results plus the compile-only charges equals `clock`.
 
     Counters: `n_visits` (all measured indices), `n_unique` (distinct configurations),
     `n_invalid` (distinct configurations that were not OK).
@@ -35,10 +37,18 @@ class ReplayMeasurer(Measurer):
 
     def reset(self) -> None:
         """Forget all visits and set the clock to zero (a fresh tuning run on the same data)."""
-        self.clock = 0.0
+        self.reset_clock()
         self.n_visits = 0
         self.n_invalid = 0
         self._visited = np.zeros(len(self.space), dtype=bool)
+
+    @property
+    def clock(self) -> float:
+        return self.sim_clock.seconds
+
+    def _compile_time(self, i: int) -> float:
+        ct = self.data.compile_time
+        return 0.0 if ct is None else float(ct[i])
 
     @property
     def n_unique(self) -> int:
@@ -63,21 +73,24 @@ class ReplayMeasurer(Measurer):
         out = []
         for i in idx.tolist():
             st = Status(d.status[i])
-            charge = 0.0
-            if not self._visited[i]:
-                self._visited[i] = True
-                charge = float(d.profile_time[i])
-                self.clock += charge
-                self.n_invalid += st != Status.OK
-            self.n_visits += 1
             cost = float(d.cost[i]) if st == Status.OK else None
             gflops = (self.flops / cost / 1e9
                       if cost is not None and cost > 0 and self.flops else None)
             hidden = d.hidden[i] if d.hidden is not None else None
-            out.append(MeasureResult(
+            ct = self._compile_time(i)
+            r = MeasureResult(
                 index=i, config=self.space.index_to_config(i), status=st, cost=cost,
-                gflops=gflops, hidden=dict(hidden) if hidden else {}, profile_time=charge,
-                error=str(d.error[i]) if d.error is not None and d.error[i] else ""))
+                gflops=gflops, hidden=dict(hidden) if hidden else {},
+                error=str(d.error[i]) if d.error is not None and d.error[i] else "",
+                compile_time=ct, run_time=float(d.profile_time[i]) - ct)
+            if not self._visited[i]:
+                self._visited[i] = True
+                self.n_invalid += st != Status.OK
+                self.sim_clock.charge_measure(r)
+            else:
+                r.profile_time, r.clock = 0.0, self.clock
+            self.n_visits += 1
+            out.append(r)
         return out
 
     @property
@@ -86,10 +99,12 @@ class ReplayMeasurer(Measurer):
 
     def hidden_features(self, indices) -> list[dict | None]:
         """Recorded hidden features (None for compile errors) when the data has them, else all
-        None. Replaying them is free: the clock charges compile time only through `measure`."""
+        None. Each first compile charges its recorded compile time (when the data records it)."""
         idx = self._check(indices)
         if self.data.hidden is None:
             return [None] * idx.size
+        for i in idx.tolist():
+            self.sim_clock.charge_compile(i, Status(self.data.status[i]), self._compile_time(i))
         return [None if self.data.hidden[i] is None else dict(self.data.hidden[i])
                 for i in idx.tolist()]
 

@@ -1,7 +1,15 @@
-"""Trace files: append-only JSON Lines, one header record, then one record per measurement.
+"""Trace files: append-only JSON Lines, one header record, then one record per event.
 
-    {"record": "header", "schema": 1, "space": {...}, "accel": {...}, "workload": "...", ...}
-    {"record": "measure", "seq": 0, "index": 17, "config": {...}, "status": "ok", "cost": ...}
+    {"record": "header", "schema": 2, "space": {...}, "accel": {...}, "workload": "...", ...}
+    {"record": "compile", "index": 5, "status": "ok", "compile_time": 0.61, "clock": 0.61}
+    {"record": "measure", "seq": 0, "index": 17, "config": {...}, "status": "ok", "cost": ...,
+     "compile_time": 0.6, "run_time": 1.3, "profile_time": 1.9, "clock": 2.51}
+
+Schema 2 records the run's simulated clock: compile-only events (hidden features, screening)
+are `compile` records, and each measurement carries its compile and run parts, what it charged
+(`profile_time`) and the clock after it. Schema 1 (no compile records, one `profile_time` per
+measurement) is still read; for accelerator traces its compile part is rebuilt from the header's
+profiling constants.
 
 Writers flush and fsync every record, so a run killed at any moment loses nothing it measured,
 and hold an advisory lock on the file, so a second writer is refused instead of interleaving.
@@ -24,9 +32,11 @@ from .errors import TraceFormatError, UserError
 from .fileio import FileLock
 from .measure import MeasureResult, Status
 from .space import Space
-from .validate import header_problem, loads_strict, measure_record_problem, result_problem
+from .validate import (compile_record_problem, header_problem, loads_strict, measure_record_problem,
+                       result_problem)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
 
 
 def _open_text(path: Path, mode: str):
@@ -50,6 +60,7 @@ class Trace:
     header: dict
     results: list[MeasureResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    compiles: list[dict] = field(default_factory=list)   # compile-only events, in order
 
     @property
     def space(self) -> Space:
@@ -103,7 +114,7 @@ def _space_of(path, n, header) -> Space | None:
 
 
 def read_trace(path) -> Trace:
-    header, results, warnings, space = None, [], [], None
+    header, results, warnings, compiles, space = None, [], [], [], None
     for n, rec in iter_records(path):
         kind = rec["record"]
         if kind == "truncated":
@@ -111,9 +122,9 @@ def read_trace(path) -> Trace:
         elif kind == "header":
             if header is not None:
                 raise TraceFormatError(path, n, "a second header record")
-            if rec.get("schema") != SCHEMA_VERSION:
+            if rec.get("schema") not in READABLE_SCHEMAS:
                 raise TraceFormatError(path, n, f"unsupported schema {rec.get('schema')!r} "
-                                                f"(this ml2tuner reads {SCHEMA_VERSION})")
+                                                f"(this ml2tuner reads {READABLE_SCHEMAS})")
             if "space" not in rec:
                 raise TraceFormatError(path, n, "header lacks 'space'")
             problem = header_problem(rec)
@@ -135,11 +146,39 @@ def read_trace(path) -> Trace:
             if problem:
                 raise TraceFormatError(path, n, problem)
             results.append(r)
+        elif kind == "compile":
+            if header is None:
+                raise TraceFormatError(path, n, "a compile record before the header")
+            problem = compile_record_problem(rec, len(space) if space is not None else None)
+            if problem:
+                raise TraceFormatError(path, n, f"malformed compile record: {problem}")
+            compiles.append({"record": "compile", "index": rec["index"], "status": rec["status"],
+                             "compile_time": float(rec["compile_time"]),
+                             "clock": float(rec["clock"])})
         else:
             raise TraceFormatError(path, n, f"unknown record type {kind!r}")
     if header is None:
         raise TraceFormatError(path, 1, "empty trace: no header record")
-    return Trace(str(path), header, results, warnings)
+    if header["schema"] == 1:
+        _split_schema1(header, results)
+    return Trace(str(path), header, results, warnings, compiles)
+
+
+def _split_schema1(header: dict, results) -> None:
+    """Schema 1 kept one profile time per measurement. A compile failure is all compile time;
+    for an accelerator trace the compile part of the others follows from the header's profiling
+    constants and the program's micro-op count (as `AccelMeasurer` charges it). Elsewhere the
+    split stays unknown (None)."""
+    prof = (header.get("accel") or {}).get("profiling") or {}
+    for r in results:
+        if r.compile_time is not None:
+            continue
+        if r.status == Status.COMPILE_ERROR:
+            r.compile_time, r.run_time = r.profile_time, 0.0
+        elif "compile_base_s" in prof and "uop_total" in r.hidden:
+            r.compile_time = (prof["compile_base_s"] + prof.get("compile_per_kuop_s", 0.0)
+                              * r.hidden["uop_total"] / 1000)
+            r.run_time = r.profile_time - r.compile_time
 
 
 class TraceWriter:
@@ -204,6 +243,10 @@ class TraceWriter:
             f.write(json.dumps(rec, separators=(",", ":")) + "\n")
             f.flush()
             os.fsync(f.fileno())
+
+    def append_compile(self, event: dict):
+        """A compile-only event of `clock.SimClock` (index, status, compile_time, clock)."""
+        self._write_line(dict(event, record="compile"))
 
     def append(self, result: MeasureResult, **extra):
         rec = {"record": "measure", "seq": self.seq}
@@ -300,12 +343,13 @@ def to_dataframe(trace: Trace):
     for r in trace.results:
         row = dict(r.config)
         row.update(index=r.index, status=r.status.value, cost=r.cost, cycles=r.cycles,
-                   gflops=r.gflops, profile_time=r.profile_time)
+                   gflops=r.gflops, profile_time=r.profile_time, compile_time=r.compile_time,
+                   run_time=r.run_time, clock=r.clock)
         row.update({f"counter.{k}": v for k, v in r.counters.items()})
         row.update({f"hidden.{k}": v for k, v in r.hidden.items()})
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-__all__ = ["SCHEMA_VERSION", "Trace", "TraceWriter", "finish_trace", "iter_records",
-           "make_header", "read_trace", "to_dataframe", "write_trace", "Status"]
+__all__ = ["SCHEMA_VERSION", "READABLE_SCHEMAS", "Trace", "TraceWriter", "finish_trace",
+           "iter_records", "make_header", "read_trace", "to_dataframe", "write_trace", "Status"]

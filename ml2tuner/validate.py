@@ -79,6 +79,20 @@ def read_json_file(path, what: str):
 
 
 # ----- trace records ------------------------------------------------------------------------------
+def compile_record_problem(rec: dict, space_size: int | None) -> str | None:
+    """What is wrong with a `compile` record (schema 2), or None."""
+    if not is_int(rec.get("index")) or rec["index"] < 0 or (
+            space_size is not None and rec["index"] >= space_size):
+        return f"'index' must be a configuration of the space, got {rec.get('index')!r}"
+    if rec.get("status") not in _STATUSES:
+        return f"'status' must be one of {', '.join(_STATUSES)}, got {rec.get('status')!r}"
+    for key in ("compile_time", "clock"):
+        v = rec.get(key)
+        if not is_number(v) or v < 0:
+            return f"{key!r} must be a non-negative number, got {v!r}"
+    return None
+
+
 def measure_record_problem(rec: dict) -> str | None:
     """What is wrong with the types and values of a `measure` record, or None. Keys this
     version does not know are left alone (later schemas add fields)."""
@@ -105,9 +119,10 @@ def measure_record_problem(rec: dict) -> str | None:
         v = rec.get(key)
         if v is not None and not isinstance(v, dict):
             return f"{key!r} must be a JSON object, got {type(v).__name__}"
-    pt = rec.get("profile_time")
-    if pt is not None and (not is_number(pt) or pt < 0):
-        return f"'profile_time' must be a non-negative number, got {pt!r}"
+    for key in ("profile_time", "compile_time", "run_time", "clock"):      # schema 2 adds three
+        v = rec.get(key)
+        if v is not None and (not is_number(v) or v < 0):
+            return f"{key!r} must be a non-negative number, got {v!r}"
     if not isinstance(rec.get("error", ""), str):
         return "'error' must be a string"
     return None

@@ -3,6 +3,8 @@
 Profiling wall time is modelled too, since sample efficiency is about it: a valid config costs
 compile + upload + `repeats` runs; one that fails to compile costs the early failure; one that
 faults at run time costs compile + upload + a board reset; a run past the timeout is killed.
+Each result carries the compile part and the run part separately; the run's `sim_clock` charges
+a compile once per configuration, whether `hidden_features` or `measure` asked for it.
 """
 from __future__ import annotations
 
@@ -36,8 +38,9 @@ class AccelMeasurer(Measurer):
         try:
             prog = Program(self.wl, self.hw, cfg)
         except CompileError as e:
-            res = MeasureResult(index, cfg, Status.COMPILE_ERROR,
-                                profile_time=prof["compile_fail_s"], error=f"{e.kind}: {e}")
+            res = MeasureResult(index, cfg, Status.COMPILE_ERROR, error=f"{e.kind}: {e}",
+                                compile_time=prof["compile_fail_s"], run_time=0.0,
+                                profile_time=prof["compile_fail_s"])
             self._cache[index] = res
             return res
         hidden = prog.hidden_features()
@@ -45,7 +48,7 @@ class AccelMeasurer(Measurer):
         fault = prog.runtime_fault()
         if fault is not None:
             res = MeasureResult(index, cfg, Status.RUNTIME_ERROR, hidden=hidden,
-                                profile_time=compile_s + prof["upload_s"] + prof["runtime_error_s"],
+                                run_time=prof["upload_s"] + prof["runtime_error_s"],
                                 error=f"{fault.kind}: {fault}")
         else:
             tr = simulate(prog)
@@ -54,14 +57,16 @@ class AccelMeasurer(Measurer):
             counters.update({f"busy_{m}": b for m, b in zip(("load", "compute", "store"), tr.busy)})
             if seconds > prof["timeout_s"]:
                 res = MeasureResult(index, cfg, Status.TIMEOUT, hidden=hidden, counters=counters,
-                                    profile_time=compile_s + prof["upload_s"] + prof["timeout_s"],
+                                    run_time=prof["upload_s"] + prof["timeout_s"],
                                     error="run exceeded the timeout")
             else:
                 res = MeasureResult(index, cfg, Status.OK, cost=seconds, cycles=int(tr.cycles),
                                     gflops=self.flops / seconds / 1e9, counters=counters,
-                                    hidden=hidden,
-                                    profile_time=compile_s + prof["upload_s"] + prof["repeats"]
+                                    hidden=hidden, run_time=prof["upload_s"] + prof["repeats"]
                                     * (seconds + prof["run_overhead_s"]))
+        if res.compile_time is None:
+            res.compile_time = compile_s
+        res.profile_time = res.compile_time + res.run_time   # what a fresh measurement charges
         self._cache[index] = res
         return res
 
@@ -79,13 +84,14 @@ class AccelMeasurer(Measurer):
                 rng = np.random.default_rng([self.seed, i, visit])
                 r.cost = float(r.cost * np.exp(rng.normal(0.0, self.noise)))
                 r.gflops = self.flops / r.cost / 1e9
-            out.append(r)
+            out.append(self.sim_clock.charge_measure(r))
         return out
 
     def hidden_features(self, indices) -> list[dict | None]:
         out = []
         for i in np.atleast_1d(np.asarray(indices, dtype=np.int64)).tolist():
             r = self._evaluate(i)
+            self.sim_clock.charge_compile(i, r.status, r.compile_time)
             out.append(dict(r.hidden) if r.status != Status.COMPILE_ERROR else None)
         return out
 

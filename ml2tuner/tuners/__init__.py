@@ -2,9 +2,10 @@
 from .base import Tuner, TuneResult
 from .ml2tuner import ML2Tuner
 from .simple import GATuner, GridTuner, RandomTuner
-from .xgb import XGBTuner
+from .xgb import XGBKnobTuner, XGBTuner
 
-TUNERS = {t.name: t for t in (ML2Tuner, XGBTuner, RandomTuner, GridTuner, GATuner)}
+TUNERS = {t.name: t for t in (ML2Tuner, XGBTuner, XGBKnobTuner, RandomTuner, GridTuner,
+                                GATuner)}
 
 
 def make_tuner(name: str, space, seed: int = 0, **hparams) -> Tuner:
@@ -14,5 +15,5 @@ def make_tuner(name: str, space, seed: int = 0, **hparams) -> Tuner:
     return TUNERS[name](space, seed=seed, **hparams)
 
 
-__all__ = ["TUNERS", "Tuner", "TuneResult", "make_tuner", "ML2Tuner", "XGBTuner", "RandomTuner",
+__all__ = ["TUNERS", "Tuner", "TuneResult", "make_tuner", "ML2Tuner", "XGBTuner", "XGBKnobTuner", "RandomTuner",
            "GridTuner", "GATuner"]

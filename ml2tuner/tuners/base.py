@@ -25,6 +25,7 @@ class TuneResult:
     measure_seconds: float = 0.0      # wall time spent in the measurer
     stopped_early: bool = False
     resumed: int = 0
+    clock: dict = field(default_factory=dict)   # the measurer's SimClock summary at the end
 
     @property
     def n_measured(self) -> int:
@@ -46,6 +47,11 @@ class TuneResult:
     @property
     def profile_seconds(self) -> float:
         return float(sum(r.profile_time for r in self.history))
+
+    @property
+    def simulated_seconds(self) -> float:
+        """The one clock: every compile (whoever asked for it) and every profile."""
+        return float(self.clock.get("simulated_seconds", self.profile_seconds))
 
 
 class Tuner(ABC):
@@ -125,6 +131,7 @@ class Tuner(ABC):
             if early_stopping and len(out.history) - best_at >= early_stopping:
                 out.stopped_early = True
                 break
+        out.clock = measurer.sim_clock.summary()
         return out
 
     # ----- helpers -----------------------------------------------------------------------------

@@ -41,6 +41,14 @@ class ML2Tuner(Tuner):
                                               "ranked candidates for V to filter"),
         "neighbour_top": HP(3, 0, 20, doc="unvisited one-knob neighbours of the best this many "
                                           "measured configs join the candidates A ranks"),
+        "use_v": HP(True, choices=(True, False),
+                    doc="Model V screens candidates (False: the ablation without V)"),
+        "use_a": HP(True, choices=(True, False),
+                    doc="Model A re-ranks on hidden features (False: the ablation without A; "
+                        "P ranks and nothing is compiled for features)"),
+        "a_rank_compiled": HP(False, choices=(False, True),
+                              doc="Model A also ranks every configuration compiled in earlier "
+                                  "rounds and not yet measured (their compile is paid)"),
         "compile_filter": HP(True, choices=(True, False),
                              doc="drop candidates that fail to compile (seen while extracting "
                                  "hidden features) without profiling them"),
@@ -128,7 +136,7 @@ class ML2Tuner(Tuner):
             if len(out) >= k:
                 break
             excl = self.visited | self.known_invalid | set(out)
-            screen = use_v and self.fitted["v"]
+            screen = use_v and self.hp["use_v"] and self.fitted["v"]
             cand = self.space.sample(self.rng, 4 * (k - len(out)) if screen
                                      else k - len(out), exclude=excl).tolist()
             if not cand:
@@ -169,7 +177,7 @@ class ML2Tuner(Tuner):
         pool = self._explore(max(m, int(math.ceil(hp["pool_factor"] * m)))) if n_model else []
         chosen: list[int] = []
         if pool and n_model:
-            pv = self.v.predict_proba(self.space.features(pool))[:, 1]
+            pv = self._pv(pool)
             passing = [i for i, p in zip(pool, pv) if p >= hp["v_threshold"]]
             self.stats["v_dropped"] += min(len(pool) - len(passing), m)
             cand = passing[:m]
@@ -177,7 +185,7 @@ class ML2Tuner(Tuner):
                 rest = [pool[j] for j in np.argsort(-pv) if pool[j] not in set(cand)]
                 cand += rest[:n_model - len(cand)]
             cand = self._compile_filter(cand + self._incumbent_neighbours(set(cand)))
-            chosen = self._rank(cand)[:n_model]
+            chosen = self._rank(cand + self._compiled_unmeasured(set(cand)))[:n_model]
         # epsilon picks bypass V: they are how V's blind spots (rare valid exceptions to a
         # rule it has learned) get discovered; the compiler still screens them for free
         chosen += self._random_valid(n_rand, use_v=False)
@@ -197,15 +205,32 @@ class ML2Tuner(Tuner):
         nb = list(dict.fromkeys(nb))
         if not nb:
             return []
-        pv = self.v.predict_proba(self.space.features(nb))[:, 1]
+        pv = self._pv(nb)
         return [i for i, p in zip(nb, pv) if p >= self.hp["v_threshold"]]
+
+    def _compiled_unmeasured(self, taken: set) -> list[int]:
+        """Configurations compiled in earlier rounds, not measured, that V still passes: A can
+        rank them at no further cost."""
+        if not (self.hp["a_rank_compiled"] and self.hp["use_a"] and self.fitted["a"]):
+            return []
+        idx = [i for i, h in self.hidden.items()
+               if h is not None and i not in self.visited and i not in taken]
+        if not idx:
+            return []
+        return [i for i, p in zip(idx, self._pv(idx)) if p >= self.hp["v_threshold"]]
+
+    def _pv(self, idx) -> np.ndarray:
+        """Model V's validity probability (1 everywhere in the ablation without V)."""
+        if not self.hp["use_v"]:
+            return np.ones(len(idx))
+        return self.v.predict_proba(self.space.features(idx))[:, 1]
 
     def _rank(self, cand: list[int]) -> list[int]:
         """Order candidates best-first: by Model A when it is trained and hidden features are
         available, else by Model P."""
         if not cand:
             return cand
-        if self.fitted["a"] and self._compiles:
+        if self.fitted["a"] and self._compiles and self.hp["use_a"]:
             hs = self._hidden_of(cand)
             ok = [i for i, h in zip(cand, hs) if h is not None]
             if ok:
@@ -234,7 +259,7 @@ class ML2Tuner(Tuner):
         if len(valid) >= 2:
             self.p.fit(self.space.features([r.index for r in valid]), [r.cost for r in valid])
             self.fitted["p"] = True
-        if self._compiles and len(valid) >= max(2, self.hp["a_min_valid"]):
+        if self._compiles and self.hp["use_a"] and len(valid) >= max(2, self.hp["a_min_valid"]):
             hv = [(r.index, self.hidden.get(r.index)) for r in valid]
             hv = [(i, h) for i, h in hv if h]
             if len(hv) >= 2:

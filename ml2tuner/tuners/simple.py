@@ -8,10 +8,40 @@ from .base import Tuner
 
 
 class RandomTuner(Tuner):
+    """Uniform random search; with `compile_screen`, each pick is compiled first (charged to
+    the clock) and only those that compile are profiled: the control for a compile filter."""
     name = "random"
+    HYPERPARAMETERS = {
+        "compile_screen": HP(False, choices=(False, True),
+                             doc="compile each pick first and profile only those that compile"),
+    }
+
+    def __init__(self, space, seed=0, **hp):
+        super().__init__(space, seed, **hp)
+        self.known_invalid: set[int] = set()
+
+    def _screens(self) -> bool:
+        return bool(self.hp["compile_screen"] and self.measurer is not None
+                    and self.measurer.has_compiler)
+
+    def has_next(self):
+        return len(self.visited | self.known_invalid) < len(self.space)
 
     def next_batch(self, n):
-        return self.random_unvisited(n)
+        if not self._screens():
+            return self.random_unvisited(n)
+        out: list[int] = []
+        while len(out) < n:
+            # one draw at a time: no more compiles than needed
+            pick = self.space.sample(self.rng, 1, exclude=self.visited | self.known_invalid
+                                     | set(out)).tolist()
+            if not pick:
+                break
+            if self.measurer.hidden_features(pick)[0] is None:
+                self.known_invalid.add(pick[0])
+            else:
+                out.append(pick[0])
+        return out
 
 
 class GridTuner(Tuner):

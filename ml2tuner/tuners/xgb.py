@@ -1,10 +1,14 @@
-"""The TVM-like baseline: AutoTVM's XGBTuner (as in TVM 0.13-0.19), reproduced from DESIGN §3.
+"""The TVM-like baseline: AutoTVM's XGBTuner as in TVM 0.13-0.19 (python/tvm/autotvm/tuner/
+xgboost_tuner.py, xgboost_cost_model.py, sa_model_optimizer.py, model_based_tuner.py).
 
 Random samples until the first plan of `plan_size`; then after every `plan_size` new samples the
 XGBoost model is refit on all of them (failures as 0 GFLOPS, labels normalised by their max) and
-simulated annealing proposes the next plan; the last 5 % of each plan are uniform random
-unvisited configurations. Boosting runs up to 8000 rounds with early stopping (patience 20) on
-the average recall curve at plan_size of the training set.
+simulated annealing proposes the next plan; plan entries the model scores below 0 are dropped
+(the plan is refilled at random), and the last 5 % of each plan are uniform random unvisited
+configurations. Boosting runs up to 8000 rounds with early stopping (patience 20) on the average
+recall curve at plan_size of the training set, evaluated every 2nd round. SA accepts on raw
+model scores. Features: `itervar` (AutoTVM's default, compile-time loop/buffer features; each
+costs a compile, charged to the clock) or `knob` (the knob values; tuner `xgb-knob`).
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import xgboost as xgb
 from ..explore import SimulatedAnnealing
 from ..hparams import HP
 from .base import Tuner
+from .features import ItervarFeatures
 
 
 def recall_curve_score(pred: np.ndarray, y: np.ndarray, n: int) -> float:
@@ -29,9 +34,31 @@ def recall_curve_score(pred: np.ndarray, y: np.ndarray, n: int) -> float:
     return float(hits.mean())
 
 
+class _RecallEarlyStop(xgb.callback.TrainingCallback):
+    """AutoTVM's custom early stopping: average recall@n on the training set, evaluated every
+    `every` rounds; stop when `patience` rounds passed without a better score."""
+
+    def __init__(self, dtrain, y, n, patience, every=2):
+        self.dtrain, self.y, self.n = dtrain, y, n
+        self.patience, self.every = patience, every
+        self.best, self.best_round = -np.inf, 0
+
+    def after_iteration(self, model, epoch, evals_log) -> bool:
+        if epoch % self.every:
+            return False
+        pred = model.predict(self.dtrain, iteration_range=(0, epoch + 1))
+        score = recall_curve_score(pred, self.y, self.n)
+        if score > self.best:
+            self.best, self.best_round = score, epoch
+        return epoch - self.best_round >= self.patience
+
+
 class XGBTuner(Tuner):
     name = "xgb"
     HYPERPARAMETERS = {
+        "feature_type": HP("itervar", choices=("itervar", "knob"),
+                           doc="itervar: compile-time loop/buffer features (each costs a "
+                               "compile); knob: the knob values"),
         "plan_size": HP(64, 4, 512, doc="samples per plan; refit after each plan"),
         "epsilon": HP(0.05, 0.0, 0.5, doc="share of each plan picked uniformly at random"),
         "max_depth": HP(3, 1, 12), "eta": HP(0.3, 0.01, 1.0, log=True),
@@ -45,7 +72,9 @@ class XGBTuner(Tuner):
         super().__init__(space, seed, **hparams)
         hp = self.hp
         self.sa = SimulatedAnnealing(space, self.rng, n_iter=hp["sa_iters"],
-                                     parallel_size=hp["sa_walkers"], early_stop=hp["sa_early_stop"])
+                                     parallel_size=hp["sa_walkers"], early_stop=hp["sa_early_stop"],
+                                     scale_scores=False)
+        self._itervar = ItervarFeatures(space) if hp["feature_type"] == "itervar" else None
         self.trials: list[int] = []
         self.trial_pt = 0
         self.train_ct = 0
@@ -76,17 +105,24 @@ class XGBTuner(Tuner):
         gflops = np.array([(1.0 / r.cost) if r.valid else 0.0 for r in self.results])
         if gflops.max() <= 1e-12:
             return
-        X = self.space.features([r.index for r in self.results])
+        X = self.features([r.index for r in self.results])
         y = gflops / gflops.max()
         self.booster = self._fit(X, y)
-        feat = self.space.features
 
         def score(idx):
-            return self.booster.predict(xgb.DMatrix(feat(idx).astype(np.float32), nthread=1))
+            return self.booster.predict(xgb.DMatrix(self.features(idx).astype(np.float32),
+                                                    nthread=1))
 
-        self.trials = self.sa.find_maximums(score, hp["plan_size"], self.visited)
+        plan = self.sa.find_maximums(score, hp["plan_size"], self.visited)
+        keep = score(np.array(plan, dtype=np.int64)) >= 0 if plan else []
+        self.trials = [i for i, k in zip(plan, keep) if k]
         self.trial_pt = 0
         self.train_ct += 1
+
+    def features(self, idx) -> np.ndarray:
+        if self._itervar is None:
+            return self.space.features(idx)
+        return self._itervar(self.measurer, idx)
 
     def _fit(self, X, y):
         hp = self.hp
@@ -95,11 +131,14 @@ class XGBTuner(Tuner):
                   "alpha": 0.0, "objective": "reg:squarederror", "nthread": 1,
                   "seed": self.seed, "verbosity": 0, "disable_default_eval_metric": 1}
         dtrain = xgb.DMatrix(X.astype(np.float32), label=y, nthread=1)
-        n = hp["plan_size"]
+        stop = _RecallEarlyStop(dtrain, y, hp["plan_size"], hp["early_stopping"])
+        return xgb.train(params, dtrain, num_boost_round=hp["max_rounds"], callbacks=[stop],
+                         verbose_eval=False)
 
-        def recall(pred, d):
-            return f"a-recall@{n}", recall_curve_score(pred, d.get_label(), n)
 
-        return xgb.train(params, dtrain, num_boost_round=hp["max_rounds"],
-                         evals=[(dtrain, "tr")], custom_metric=recall, maximize=True,
-                         early_stopping_rounds=hp["early_stopping"], verbose_eval=False)
+class XGBKnobTuner(XGBTuner):
+    """The same tuner on knob-value features (AutoTVM's `feature_type="knob"`)."""
+    name = "xgb-knob"
+    HYPERPARAMETERS = {**XGBTuner.HYPERPARAMETERS,
+                       "feature_type": HP("knob", choices=("itervar", "knob"),
+                                          doc=XGBTuner.HYPERPARAMETERS["feature_type"].doc)}
