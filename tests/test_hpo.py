@@ -195,7 +195,7 @@ def test_meta_bad_input():
     with pytest.raises(UserError, match="unknown hyperparameter"):
         hpo_table("ml2tuner", ["batch_size", "nope"])
     with pytest.raises(UserError, match="no hyperparameters"):
-        hpo_table("random")
+        hpo_table("grid")
     assert "batch_size" in hpo_table("ml2tuner") and "v_eta" not in hpo_table("ml2tuner")
 
 
