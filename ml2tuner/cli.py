@@ -87,6 +87,8 @@ def cmd_bruteforce(a):
     done = writer.existing.results if writer.existing is not None else []
     if writer.existing is not None and len({r.index for r in done}) != len(done):
         raise UserError(f"{partial} measures a configuration twice; delete it and start again")
+    if done:      # the records' clock runs on where the killed run stopped
+        m.sim_clock.restore(writer.existing.compiles, done)
     status, kinds, best = Counter(), Counter(), None
 
     def account(r):
