@@ -1,4 +1,6 @@
 """Paths shared by the benchmark scripts (run as `python benchmarks/NAME.py`)."""
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -7,3 +9,21 @@ SHARED = ROOT.parent / "shared" / "data" / "kerneltuner"
 # the real GPU caches (the T4-schema copy of the A100 convolution cache is the same data)
 GPU = ["convolution_milo__A100", "convolution_milo__A4000", "dedispersion_milo__A100",
        "legacy_convolution__RTX_3090", "legacy_gemm__RTX_3090", "legacy_pnpoly__RTX_3090"]
+# ML2Tuner's GPU-cache method changes were developed on these; the others are held out
+GPU_DEV = ["convolution_milo__A100", "dedispersion_milo__A100", "legacy_pnpoly__RTX_3090"]
+GPU_HELD_OUT = ["convolution_milo__A4000", "legacy_convolution__RTX_3090", "legacy_gemm__RTX_3090"]
+
+
+def provenance(script: str, argv=None) -> dict:
+    """The command that produced a result and the git commit it ran on ("+dirty" with
+    uncommitted changes)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        commit += "+dirty" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return {"command": " ".join(["python", script, *args]), "git_commit": commit}
