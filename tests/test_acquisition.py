@@ -74,16 +74,18 @@ def test_budgets_below_n_init_plus_one_batch(tmp_path, budget):
     assert len(idx) == budget == len(set(idx))
 
 
-def test_ml2tuner_finds_the_bowl_optimum_and_avoids_failures(tmp_path):
+@pytest.mark.parametrize("acq", ["mean", "ei"])
+def test_ml2tuner_finds_the_bowl_optimum_and_avoids_failures(tmp_path, acq):
     data = _cache(tmp_path, n_fail_rows=4)         # a third of the space fails
     found, invalid = [], []
     for seed in range(4):
-        res = make_tuner("ml2tuner", data.space, seed=seed).tune(40, ReplayMeasurer(data))
+        res = make_tuner("ml2tuner", data.space, seed=seed, acquisition=acq).tune(
+            40, ReplayMeasurer(data))
         found.append(res.best.cost == data.optimum)
         invalid.append(res.n_invalid)
     assert all(found)            # 40 of 144 configurations: random search would need ~2/3
-    # random search would evaluate a third failures (13 of 40); V steers away after n_init
-    assert np.mean(invalid) < 8
+    # random search evaluates 40 * 48 / 144 = 13.3 failures on average; V steers away
+    assert np.mean(invalid) < 11
 
 
 def test_trust_region_proposes_unvisited_neighbours_of_the_best(tmp_path):

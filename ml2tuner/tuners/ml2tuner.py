@@ -52,16 +52,16 @@ class ML2Tuner(Tuner):
         "sa_walkers": HP(128, 8, 512, doc="simulated annealing: parallel walkers"),
         "sa_early_stop": HP(50, 5, 500, doc="simulated annealing: stop after this many "
                                             "iterations without a new top candidate"),
-        "acquisition": HP("auto", choices=("auto",) + ACQUISITIONS,
-                          doc="how P's predictions rank candidates: mean (exploit), lcb or ei "
-                              "over a bootstrap ensemble of P, times V's validity probability; "
-                              "auto: ei without a compiler, mean with one"),
+        "acquisition": HP("mean", choices=ACQUISITIONS,
+                          doc="how P's predictions rank candidates: mean (exploit), or lcb / "
+                              "ei over a bootstrap ensemble of P times V's validity "
+                              "probability (no better on the GPU caches, at 5x the fits)"),
         "ensemble": HP(5, 1, 16, doc="bootstrap copies of Model P behind lcb/ei"),
         "kappa": HP(1.0, 0.0, 5.0, doc="lcb: weight of the ensemble spread"),
         "local_share": HP(0.3, 0.0, 1.0, doc="share of each model round taken from unvisited "
                                               "one-knob neighbours of the neighbour_top best "
                                               "configs (a trust region), ranked by the "
-                                              "acquisition; used with lcb/ei"),
+                                              "acquisition; spaces without a compiler"),
         **_xgb_hps("v", 60, 4, 0.3, "Model V"),
         **_xgb_hps("p", 150, 6, 0.2, "Model P"),
         **_xgb_hps("a", 150, 6, 0.2, "Model A"),
@@ -154,10 +154,7 @@ class ML2Tuner(Tuner):
 
     @property
     def _acquisition(self) -> str:
-        kind = self.hp["acquisition"]
-        if kind == "auto":
-            kind = "mean" if self._compiles else "ei"
-        return kind
+        return self.hp["acquisition"]
 
     def _p_score(self, idx) -> np.ndarray:
         """Higher is better: -P's log cost, or the acquisition over P's ensemble and V."""
@@ -234,8 +231,8 @@ class ML2Tuner(Tuner):
         on small GPU spaces the optimum is usually a few knob changes from a good incumbent,
         and a global model ranks such near neighbours too coarsely."""
         k = int(round(self.hp["local_share"] * n_model))
-        if k <= 0 or self._acquisition == "mean" or self.ensemble is None:
-            return []
+        if k <= 0 or self._compiles or not self.fitted["p"]:
+            return []      # with a compiler, A ranks the incumbents' neighbours instead
         best = sorted((r for r in self.results if r.valid), key=lambda r: r.cost)
         best = best[:max(1, self.hp["neighbour_top"])]
         excl = self.visited | self.known_invalid
