@@ -98,6 +98,7 @@ def main(argv=None):
     except ImportError:
         print("Kernel Tuner is not installed: pip install -e '.[bench]'", file=sys.stderr)
         return 2
+    prov = provenance("benchmarks/gpu_caches.py", argv)    # before anything is written
     budgets = [int(b) for b in a.budgets.split(",")]
     peers = list(OURS) + [f"kt:{s}" for s in KT]
     tasks = [(str(p), peer, b, run_seed(a.seed, ci, r))
@@ -172,7 +173,7 @@ def main(argv=None):
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "gpu_caches.txt").write_text("\n".join(lines) + "\n")
     (RESULTS / "gpu_caches.json").write_text(json.dumps({
-        **provenance("benchmarks/gpu_caches.py", argv), "kernel_tuner": kernel_tuner.__version__,
+        **prov, "kernel_tuner": kernel_tuner.__version__,
         "repeats": repeats, "budgets": budgets, "seed": a.seed, "peers": peers,
         "development_caches": GPU_DEV, "held_out_caches": GPU_HELD_OUT,
         "cells": [{"cache": g, "budget": b, "peer": peer, **summary[(g, b, peer)]}
