@@ -1,4 +1,7 @@
 """Paths shared by the benchmark scripts (run as `python benchmarks/NAME.py`)."""
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -7,27 +10,33 @@ SHARED = ROOT.parent / "shared" / "data" / "kerneltuner"
 # the real GPU caches (the T4-schema copy of the A100 convolution cache is the same data)
 GPU = ["convolution_milo__A100", "convolution_milo__A4000", "dedispersion_milo__A100",
        "legacy_convolution__RTX_3090", "legacy_gemm__RTX_3090", "legacy_pnpoly__RTX_3090"]
+# ML2Tuner's GPU-cache method changes were developed on these; the others are held out
+GPU_DEV = ["convolution_milo__A100", "dedispersion_milo__A100", "legacy_pnpoly__RTX_3090"]
+GPU_HELD_OUT = ["convolution_milo__A4000", "legacy_convolution__RTX_3090", "legacy_gemm__RTX_3090"]
 
 
-def provenance() -> dict:
-    """The command line and git commit that produce a result, recorded beside it."""
-    import subprocess
-    import sys
+def provenance(argv=None) -> dict:
+    """The command that produced a result and the git commit it ran on ("+dirty" with
+    uncommitted changes). Take it before writing anything: a result file written earlier in the
+    same run would make the tree look dirty."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    script = Path(sys.argv[0]).resolve()
+    script = script.relative_to(ROOT) if script.is_relative_to(ROOT) else script
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                    cwd=ROOT, capture_output=True, text=True).stdout.strip())
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        commit += "+dirty" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
-        commit, dirty = "unknown", False
-    return {"command": "python " + " ".join(sys.argv), "commit": commit + ("+dirty" if dirty else "")}
+        commit = "unknown"
+    return {"command": " ".join(["python", str(script), *args]), "commit": commit}
 
 
-def write_result(name: str, text: str, data: dict) -> None:
+def write_result(name: str, text: str, data: dict, prov: dict | None = None) -> None:
     """benchmarks/results/NAME.txt (human) and NAME.json (machine), both with provenance."""
-    import json
+    prov = prov or provenance()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    prov = provenance()
     (RESULTS / f"{name}.txt").write_text(
         f"# {prov['command']}\n# commit {prov['commit']}\n{text.rstrip()}\n")
     (RESULTS / f"{name}.json").write_text(json.dumps({**prov, **data}, indent=1) + "\n")

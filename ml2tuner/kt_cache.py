@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,10 @@ _KT_ERRORS = {
     # run and is predictable from the knobs alone, which is what Model V learns.
     "InvalidConfig": Status.COMPILE_ERROR,
 }
+# Kernel Tuner before its error classes recorded a failed configuration as this objective value
+# (and still uses 1e20 as bayes_opt's invalid value); no real measurement comes near it.
+FAILURE_MARKER = 1e20
+
 # T4 `invalidity` field, used when the measurement value itself is numeric or unknown.
 _T4_INVALIDITY = {"correct": Status.OK, "compile": Status.COMPILE_ERROR,
                   "constraints": Status.COMPILE_ERROR, "runtime": Status.RUNTIME_ERROR,
@@ -210,7 +215,7 @@ def _status_of(value, invalidity=None) -> Status:
     if isinstance(value, str):
         # any other error name (or a stray string) is a failure seen when running the kernel
         return _KT_ERRORS.get(value, Status.RUNTIME_ERROR)
-    if _num(value) is None:
+    if _num(value) is None or abs(float(value)) >= FAILURE_MARKER:
         return Status.RUNTIME_ERROR
     if invalidity is not None:
         return _T4_INVALIDITY.get(invalidity, Status.RUNTIME_ERROR)
@@ -271,7 +276,9 @@ def _native_rows(path, data, objective, maximize):
         raise UserError(f"{path}: 'cache' must be a JSON object")
     obj = objective or data.get("objective")
     if not obj:
-        raise UserError(f"{path}: the cache names no objective")
+        obj = "time"
+        print(f"{path}: the cache names no objective; reading it as 'time' (Kernel Tuner's "
+              "default)", file=sys.stderr)
     _direction(path, obj, maximize)      # an unknown objective fails before any entry is read
     rows = []
     for key, e in cache.items():
@@ -474,14 +481,18 @@ def from_trace(trace) -> ExhaustiveData:
                           compile_time=ctime if split else None)
 
 
-def load_exhaustive(path) -> ExhaustiveData:
-    """Dispatch on the file name: `.jsonl[.gz]` is an ml2tuner trace, `.json[.gz]` a KT cache."""
+def load_exhaustive(path, objective: str | None = None) -> ExhaustiveData:
+    """Dispatch on the file name: `.jsonl[.gz]` is an ml2tuner trace, `.json[.gz]` a KT cache.
+    objective: the KT cache field to read (a trace has only `time`)."""
     name = str(path)
     base = name[:-3] if name.endswith(".gz") else name
     if base.endswith(".jsonl"):
+        if objective not in (None, "time"):
+            raise UserError(f"{path}: an ml2tuner trace records only the objective 'time', "
+                            f"not {objective!r}")
         return from_trace(path)
     if base.endswith(".json"):
-        return load_kt_cache(path)
+        return load_kt_cache(path, objective=objective)
     raise UserError(f"{path}: unknown data file type (expected a Kernel Tuner cache .json[.gz] "
                     "or an ml2tuner trace .jsonl[.gz])")
 

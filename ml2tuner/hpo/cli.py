@@ -23,7 +23,7 @@ def cmd_replay(a):
         check_dask_address(a.dask_scheduler)
     r = evaluate_setting(a.tuner, _hp_args(a.hp), [a.cache], a.repeats, a.budget, a.seed,
                          n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, n_points=a.points,
-                         progress=False if a.quiet or a.json else None)
+                         progress=False if a.quiet or a.json else None, objective=a.objective)
     s = r["per_space"][0]
     d = {"tuner": a.tuner, "cache": a.cache, "budget": a.budget, "repeats": a.repeats,
          "seed": a.seed, "score": r["score"], "score_std": r["score_std"],
@@ -60,7 +60,7 @@ def cmd_hpo(a):
     d = hpo(a.tuner, a.train, a.test, a.meta, a.evals, repeats=a.repeats, budget=a.budget,
             seed=a.seed, n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, out_dir=a.out,
             names=names, test_repeats=a.test_repeats,
-            progress=False if a.quiet or a.json else None)
+            progress=False if a.quiet or a.json else None, objective=a.objective)
 
     def human(d):
         print(f"{d['tuner']} HPO with {d['meta']}: {d['n_evaluated']} settings on "
@@ -95,6 +95,8 @@ def register(sub) -> None:
                             "tcp://host:8786); data paths must be readable by the workers")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--json", action="store_true")
+        p.add_argument("--objective", metavar="NAME", help="the Kernel Tuner cache field to "
+                       "optimise (default: the cache's objective, else time)")
 
     p = sub.add_parser("replay", help="score a tuner in simulation mode on an exhaustive cache "
                                       "or trace")

@@ -20,13 +20,15 @@ from ..hparams import resolve
 from ..kt_cache import ExhaustiveData, load_exhaustive
 from .score import best_found_curve, cutoff_budget, performance_curve
 
-_DATA: dict[str, ExhaustiveData] = {}    # per process: each worker loads a space once
+_DATA: dict[tuple, ExhaustiveData] = {}    # per process: each worker loads a space once
 
 
-def load_space(path) -> ExhaustiveData:
-    key = str(Path(path).resolve())
+def load_space(path, objective: str | None = None) -> ExhaustiveData:
+    """The exhaustive data at `path`, read once per process; `objective` names the Kernel Tuner
+    cache field to read (default: the cache's own, else `time`)."""
+    key = (str(Path(path).resolve()), objective)
     if key not in _DATA:
-        _DATA[key] = load_exhaustive(key)
+        _DATA[key] = load_exhaustive(key[0], objective=objective)
     return _DATA[key]
 
 
@@ -44,11 +46,12 @@ def budget_points(data: ExhaustiveData, budget: int, n_points: int = 20) -> np.n
 
 
 def run_one(path: str, tuner_name: str, hparams: dict, seed: int, budget: int,
-            n_points: int = 20, stop_at_cutoff: bool = False) -> dict:
+            n_points: int = 20, stop_at_cutoff: bool = False,
+            objective: str | None = None) -> dict:
     """One replayed tuning run, scored. The task that workers execute."""
     from ..replay import ReplayMeasurer
     from ..tuners import make_tuner
-    data = load_space(path)
+    data = load_space(path, objective)
     k = budget_points(data, budget, n_points)
     # the score never reads past the last budget point, so HPO may stop there
     n_trial = int(min(budget, k[-1])) if stop_at_cutoff else int(budget)
@@ -164,18 +167,20 @@ def _check_args(tuner_name, spaces, repeats, budget, n_jobs, n_points):
 def evaluate_setting(tuner_name: str, hparams: dict, spaces, repeats: int, budget: int,
                      seed: int, n_jobs: int = 1, dask_scheduler: str | None = None,
                      n_points: int = 20, stop_at_cutoff: bool = False,
-                     progress: bool | None = False) -> dict:
+                     progress: bool | None = False, objective: str | None = None) -> dict:
     """Aggregate score of `tuner_name` with `hparams` over `spaces` (exhaustive data files),
     `repeats` runs each of `budget` trials.
 
     Returns score (mean over spaces, budget points and repeats), score_std (std over repeats of
     each repeat's mean over spaces), per_space details, best_over_optimum_mean,
     n_invalid_mean, simulated and wall seconds. stop_at_cutoff: stop each run at its last
-    budget point (same score, less work; best_found is then the best at that point)."""
+    budget point (same score, less work; best_found is then the best at that point).
+    objective: the Kernel Tuner cache field to read (default: the cache's own)."""
     cls, paths = _check_args(tuner_name, spaces, repeats, budget, n_jobs, n_points)
     hp = resolve(cls.HYPERPARAMETERS, dict(hparams or {}))
     tasks = [(p, tuner_name, hp, run_seed(seed, si, r), int(budget), int(n_points),
-              bool(stop_at_cutoff)) for si, p in enumerate(paths) for r in range(repeats)]
+              bool(stop_at_cutoff), objective)
+             for si, p in enumerate(paths) for r in range(repeats)]
     t0 = time.perf_counter()
     runs = map_tasks(run_one, tasks, n_jobs, dask_scheduler,
                      desc=f"{tuner_name} x {len(tasks)} runs", progress=progress)

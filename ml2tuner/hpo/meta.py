@@ -238,7 +238,7 @@ def _improvement(new: float, old: float) -> float | None:
 def hpo(tuner_name: str, train_spaces, test_spaces, meta: str, evals: int, repeats: int = 3,
         budget: int = 200, seed: int = 0, n_jobs: int = 1, dask_scheduler: str | None = None,
         out_dir=None, names=None, test_repeats: int | None = None,
-        progress: bool | None = None) -> dict:
+        progress: bool | None = None, objective: str | None = None) -> dict:
     """Search the tuner's hyperparameters with `meta`; objective = aggregate score on the
     training spaces. The defaults are the first meta-evaluation. Reports the best setting's
     and the defaults' train and test scores; writes hpo.csv, hpo.json and hpo.png to out_dir."""
@@ -253,7 +253,7 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str, evals: int, repea
     if not test_spaces:
         raise UserError("no test space: generalisation is measured on held-out spaces")
     common = dict(repeats=repeats, budget=budget, seed=seed, n_jobs=n_jobs,
-                  dask_scheduler=dask_scheduler, stop_at_cutoff=True)
+                  dask_scheduler=dask_scheduler, stop_at_cutoff=True, objective=objective)
     # check all arguments and files once, before the first long evaluation
     from .evaluate import _check_args
     _check_args(tuner_name, list(train_spaces) + list(test_spaces), repeats, budget, n_jobs, 20)

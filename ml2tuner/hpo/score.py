@@ -203,18 +203,25 @@ def score_runs_time(runs, data: ExhaustiveData, n_points: int = 20,
         raise ValueError("score_runs_time needs at least one run")
     cutoff = cutoff_time(data, fraction)
     t = _budget_points(cutoff, n_points)
-    b = expected_best_random_time(data, t)
-    worst = float(data.valid_costs_sorted[-1])
     p = np.empty((len(runs), t.size))
     for r, (times, best) in enumerate(runs):
-        times = np.asarray(times, dtype=np.float64)
-        best = np.asarray(best, dtype=np.float64)
-        if times.shape != best.shape:
-            raise ValueError("times and best must have the same length")
-        at = np.searchsorted(times, t, side="right") - 1
-        f = np.where(at >= 0, best[np.maximum(at, 0)] if best.size else np.inf, np.inf)
-        p[r] = _performance(f, b, data.optimum, worst)
+        p[r] = performance_curve_time(times, best, data, t)
     return _summarise(p, t, cutoff, "time")
+
+
+def performance_curve_time(times, best, data: ExhaustiveData, at_times) -> np.ndarray:
+    """P at each of `at_times` (simulated seconds) of one run: `times` and `best` are the
+    simulated time after each sample and the best cost found by then (`sample_times`,
+    `best_found_curve`)."""
+    times = np.asarray(times, dtype=np.float64)
+    best = np.asarray(best, dtype=np.float64)
+    if times.shape != best.shape:
+        raise ValueError("times and best must have the same length")
+    t = np.asarray(at_times, dtype=np.float64)
+    at = np.searchsorted(times, t, side="right") - 1
+    f = np.where(at >= 0, best[np.maximum(at, 0)] if best.size else np.inf, np.inf)
+    return _performance(f, expected_best_random_time(data, t), data.optimum,
+                        float(data.valid_costs_sorted[-1]))
 
 
 def aggregate(scores) -> float:
@@ -227,4 +234,4 @@ def aggregate(scores) -> float:
 
 __all__ = ["Score", "aggregate", "best_found_curve", "cutoff_budget", "cutoff_time",
            "expected_best_random", "expected_best_random_time", "expected_random_time",
-           "performance_curve", "sample_times", "score_runs", "score_runs_time"]
+           "performance_curve", "performance_curve_time", "sample_times", "score_runs", "score_runs_time"]

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ..acquisition import ACQUISITIONS, PerformanceEnsemble, acquisition
 from ..hparams import HP
 from ..measure import MeasureResult
 from ..surrogates import AdvancedModel, PerformanceModel, ValidityModel, offset_column
@@ -59,6 +60,16 @@ class ML2Tuner(Tuner):
         "sa_walkers": HP(128, 8, 512, doc="simulated annealing: parallel walkers"),
         "sa_early_stop": HP(50, 5, 500, doc="simulated annealing: stop after this many "
                                             "iterations without a new top candidate"),
+        "acquisition": HP("mean", choices=ACQUISITIONS,
+                          doc="how P's predictions rank candidates: mean (exploit), or lcb / "
+                              "ei over a bootstrap ensemble of P times V's validity "
+                              "probability (no better on the GPU caches, at 5x the fits)"),
+        "ensemble": HP(5, 1, 16, doc="bootstrap copies of Model P behind lcb/ei"),
+        "kappa": HP(1.0, 0.0, 5.0, doc="lcb: weight of the ensemble spread"),
+        "local_share": HP(0.3, 0.0, 1.0, doc="share of each model round taken from unvisited "
+                                              "one-knob neighbours of the neighbour_top best "
+                                              "configs (a trust region), ranked by the "
+                                              "acquisition; spaces without a compiler"),
         **_xgb_hps("v", 60, 4, 0.3, "Model V"),
         **_xgb_hps("p", 150, 6, 0.2, "Model P"),
         **_xgb_hps("a", 150, 6, 0.2, "Model A"),
@@ -78,6 +89,7 @@ class ML2Tuner(Tuner):
                                   learning_rate=hp["p_eta"], random_state=self.seed)
         self.a = AdvancedModel(n_estimators=hp["a_n_estimators"], max_depth=hp["a_max_depth"],
                                learning_rate=hp["a_eta"], random_state=self.seed)
+        self.ensemble: PerformanceEnsemble | None = None
         self.fitted = {"v": False, "p": False, "a": False}
         self._sa = None
         self.stats = {"compiled": 0, "compile_dropped": 0, "v_dropped": 0, "rounds": 0,
@@ -148,8 +160,20 @@ class ML2Tuner(Tuner):
             out.extend(self._compile_filter(cand))
         return out[:k]
 
-    def _p_score(self, idx: np.ndarray) -> np.ndarray:
-        return -self.p.predict_log(self.space.features(idx))
+    @property
+    def _acquisition(self) -> str:
+        return self.hp["acquisition"]
+
+    def _p_score(self, idx) -> np.ndarray:
+        """Higher is better: -P's log cost, or the acquisition over P's ensemble and V."""
+        X = self.space.features(idx)
+        kind = self._acquisition
+        if kind == "mean" or self.ensemble is None:
+            return -self.p.predict_log(X)
+        mu, sd = self.ensemble.predict(X)
+        pv = self._pv(idx) if self.fitted["v"] and self.hp["use_v"] else None
+        best = min(np.log(r.cost) for r in self.results if r.valid)
+        return acquisition(kind, mu, sd, best, self.hp["kappa"], pv)
 
     def _explore(self, k: int) -> list[int]:
         excl = self.visited | self.known_invalid
@@ -185,7 +209,9 @@ class ML2Tuner(Tuner):
                 rest = [pool[j] for j in np.argsort(-pv) if pool[j] not in set(cand)]
                 cand += rest[:n_model - len(cand)]
             cand = self._compile_filter(cand + self._incumbent_neighbours(set(cand)))
-            chosen = self._rank(cand + self._compiled_unmeasured(set(cand)))[:n_model]
+            local = self._trust_region(n_model, set(cand))
+            ranked = self._rank(cand + self._compiled_unmeasured(set(cand)))
+            chosen = (local + [i for i in ranked if i not in set(local)])[:n_model]
         # epsilon picks bypass V: they are how V's blind spots (rare valid exceptions to a
         # rule it has learned) get discovered; the compiler still screens them for free
         chosen += self._random_valid(n_rand, use_v=False)
@@ -225,6 +251,23 @@ class ML2Tuner(Tuner):
             return np.ones(len(idx))
         return self.v.predict_proba(self.space.features(idx))[:, 1]
 
+    def _trust_region(self, n_model: int, taken: set) -> list[int]:
+        """The best-scored unvisited one-knob neighbours of the best configurations found:
+        on small GPU spaces the optimum is usually a few knob changes from a good incumbent,
+        and a global model ranks such near neighbours too coarsely."""
+        k = int(round(self.hp["local_share"] * n_model))
+        if k <= 0 or self._compiles or not self.fitted["p"]:
+            return []      # with a compiler, A ranks the incumbents' neighbours instead
+        best = sorted((r for r in self.results if r.valid), key=lambda r: r.cost)
+        best = best[:max(1, self.hp["neighbour_top"])]
+        excl = self.visited | self.known_invalid
+        nb = [int(j) for r in best for j in self.space.neighbours(r.index) if int(j) not in excl]
+        nb = list(dict.fromkeys(nb))
+        if not nb:
+            return []
+        sc = self._p_score(np.array(nb, dtype=np.int64))
+        return self._compile_filter([nb[j] for j in np.argsort(-sc, kind="stable")[:k]])
+
     def _rank(self, cand: list[int]) -> list[int]:
         """Order candidates best-first: by Model A when it is trained and hidden features are
         available, else by Model P."""
@@ -237,8 +280,8 @@ class ML2Tuner(Tuner):
                 self.stats["a_rounds"] += 1
                 pred = self.a.predict_log(self._a_features(ok, [self.hidden[i] for i in ok]))
                 return [ok[j] for j in np.argsort(pred, kind="stable")]
-        pred = self.p.predict_log(self.space.features(cand))
-        return [cand[j] for j in np.argsort(pred, kind="stable")]
+        sc = self._p_score(np.array(cand, dtype=np.int64))
+        return [cand[j] for j in np.argsort(-sc, kind="stable")]
 
     # ----- learning -----------------------------------------------------------------------------
     def update(self, results: list[MeasureResult]) -> None:
@@ -257,7 +300,15 @@ class ML2Tuner(Tuner):
         self.fitted["v"] = True
         valid = [r for r in res if r.valid]
         if len(valid) >= 2:
-            self.p.fit(self.space.features([r.index for r in valid]), [r.cost for r in valid])
+            Xv, yv = self.space.features([r.index for r in valid]), [r.cost for r in valid]
+            if self._acquisition != "mean" and self.hp["ensemble"] > 1:
+                hp = self.hp
+                self.ensemble = PerformanceEnsemble(
+                    hp["ensemble"], self.seed, n_estimators=hp["p_n_estimators"],
+                    max_depth=hp["p_max_depth"], learning_rate=hp["p_eta"]).fit(Xv, yv)
+                self.p = self.ensemble.models[0]      # fitted on every sample: plain Model P
+            else:
+                self.p.fit(Xv, yv)
             self.fitted["p"] = True
         if self._compiles and self.hp["use_a"] and len(valid) >= max(2, self.hp["a_min_valid"]):
             hv = [(r.index, self.hidden.get(r.index)) for r in valid]
