@@ -102,6 +102,16 @@ def _parse_hp(items) -> dict:
     return out
 
 
+def hp_from_args(tuner: str, items, hp_file=None) -> dict:
+    """Hyperparameters from `--hp-file FILE` (a settings file of `ml2tuner hpo`), overridden
+    by `--hp NAME=VALUE`."""
+    from .hparams import load_settings
+    from .tuners import TUNERS
+    out = load_settings(hp_file, tuner, TUNERS[tuner].HYPERPARAMETERS) if hp_file else {}
+    out.update(_parse_hp(items))
+    return out
+
+
 def cmd_tune(a):
     from pathlib import Path
 
@@ -112,7 +122,7 @@ def cmd_tune(a):
     if a.trials < 1:
         raise UserError("--trials must be >= 1")
     m = AccelMeasurer(a.accel, a.workload, noise=a.noise, seed=a.seed)
-    tuner = make_tuner(a.tuner, m.space, seed=a.seed, **_parse_hp(a.hp))
+    tuner = make_tuner(a.tuner, m.space, seed=a.seed, **hp_from_args(a.tuner, a.hp, a.hp_file))
     n_init = tuner.hp.get("n_init", 0)
     if a.init == "gc":
         if a.tuner != "ml2tuner":
@@ -234,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the --trace file without "
                    "re-measuring what it holds")
     p.add_argument("--hp", nargs="*", metavar="NAME=VALUE", help="tuner hyperparameters")
+    p.add_argument("--hp-file", metavar="FILE", help="settings file written by `ml2tuner hpo` "
+                   "(--hp overrides it)")
     p.add_argument("--model", help="start ML2Tuner from a trained model bundle directory")
     p.add_argument("--init", choices=("random", "gc"), default="random",
                    help="initial design: random, or the Gaussian-copula prior of --source-traces")
