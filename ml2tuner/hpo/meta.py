@@ -190,8 +190,14 @@ def _smac(dims, f, seed, x0, table):
         sc = Scenario(to_configspace(table, seed), deterministic=True, n_trials=10 ** 9,
                       instances=["0"], instance_features={"0": [0.0]}, seed=int(seed),
                       output_directory=tmp)
+        # without a start point, the first point is random (ConfigSpace's default would be
+        # an arbitrary corner of the table, a head start no other strategy gets)
+        design = None
+        if x0 is None:
+            from smac.initial_design import RandomInitialDesign
+            design = RandomInitialDesign(sc, n_configs=1)
         smac = AC(sc, target_function=lambda config, instance, seed=0: 0.0, overwrite=True,
-                  logging_level=40)
+                  logging_level=40, initial_design=design)
         from smac.main.exceptions import ConfigurationSpaceExhaustedException
         while True:
             try:
