@@ -6,10 +6,10 @@ Per variant of the refit settings, over every space and --seeds seeds: end-to-en
 (simulated profiling seconds / wall seconds of the whole replayed runs, the tuner's decisions
 included), the same with process CPU time (robust to a shared, loaded machine), and the mean
 score on the sample and time axes (`hpo.score`). Variants:
-- defaults: the table's defaults (warm-started boosting, refit every round);
-- scratch: every refit from scratch (warm_rounds=0), the reference for quality;
-- refit2: from scratch every second round (refit_every=2);
-- warm+refit2: both.
+- defaults: the table's defaults (refit from scratch every second round);
+- scratch: refit from scratch every round, the reference for quality;
+- warm20: every round, continuing boosting with 20 new rounds (warm_rounds=20);
+- warm20+refit2: both savings.
 The gate (exit 1 when below --target) is the defaults' end-to-end ratio.
     python benchmarks/replay_cost.py [--trials 200] [--seeds 3] [--target 1000] [--quick]
 Writes benchmarks/results/replay_cost.{txt,json}.
@@ -24,9 +24,9 @@ from ml2tuner.hpo.evaluate import load_space, run_one, run_seed
 
 from _data import GPU, ROOT, SHARED, write_result
 
-VARIANTS = {"defaults": {}, "scratch": {"warm_rounds": 0},
-            "refit2": {"warm_rounds": 0, "refit_every": 2},
-            "warm+refit2": {"refit_every": 2}}
+VARIANTS = {"defaults": {}, "scratch": {"warm_rounds": 0, "refit_every": 1},
+            "warm20": {"warm_rounds": 20, "refit_every": 1},
+            "warm20+refit2": {"warm_rounds": 20, "refit_every": 2}}
 
 
 def spaces():
@@ -80,10 +80,18 @@ def main():
             f"{r['end_to_end_ratio']:9.0f}x {r['cpu_ratio']:8.0f}x {r['score']:6.3f} "
             f"{r['score_time']:10.3f}")
     ok = "defaults" in rows and rows["defaults"]["end_to_end_ratio"] >= a.target
-    if "defaults" in rows and "scratch" in rows:
-        d = np.array(rows["defaults"]["scores_time"]) - np.array(rows["scratch"]["scores_time"])
-        out(f"defaults vs scratch, time score per run: mean {d.mean():+.4f} "
-            f"(std of the mean {d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else 0:.4f})")
+    if "scratch" in rows:            # quality cost: paired per run (same seeds), vs scratch
+        for name, r in rows.items():
+            if name == "scratch":
+                continue
+            for ax in ("scores", "scores_time"):
+                d = np.array(r[ax]) - np.array(rows["scratch"][ax])
+                se = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else 0.0
+                r[f"{ax}_vs_scratch"] = {"mean": float(d.mean()), "se": float(se)}
+            out(f"{name} vs scratch, paired per run: score "
+                f"{r['scores_vs_scratch']['mean']:+.4f} ± {r['scores_vs_scratch']['se']:.4f}, "
+                f"time score {r['scores_time_vs_scratch']['mean']:+.4f} ± "
+                f"{r['scores_time_vs_scratch']['se']:.4f} (± one standard error)")
     out(f"target {a.target:.0f}x end-to-end with the defaults: {'met' if ok else 'NOT met'}")
     write_result("replay_cost" + ("_quick" if a.quick else ""), "\n".join(lines),
                  {"trials": a.trials, "seeds": a.seeds, "spaces": [p.name for p in paths],

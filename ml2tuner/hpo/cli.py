@@ -20,7 +20,8 @@ def _hp_args(items, hp_file=None, tuner=None) -> dict:
 
 def cmd_replay(a):
     from .evaluate import evaluate_setting
-    r = evaluate_setting(a.tuner, _hp_args(a.hp, a.hp_file, a.tuner), [a.cache], a.repeats, a.budget, a.seed,
+    r = evaluate_setting(a.tuner, _hp_args(a.hp, a.hp_file, a.tuner), [a.cache], a.repeats,
+                         a.budget, a.seed,
                          n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, n_points=a.points,
                          progress=False if a.quiet or a.json else None)
     s = r["per_space"][0]
