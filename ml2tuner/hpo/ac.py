@@ -99,7 +99,10 @@ def _tpe(obj: RunObjective, table, n_spaces, repeats, run_budget, seed, defaults
                          or h.active(defaults)})
     order = np.random.default_rng(seed).permutation(n_spaces)
     history, start = [], obj.n_runs
-    while obj.n_runs - start < run_budget:
+    # a setting seen before costs no run: the trial cap ends a search stuck on a small space
+    for _ in range(10 * run_budget):
+        if obj.n_runs - start >= run_budget:
+            break
         trial = study.ask()
         hp = _suggest(trial, table)
         state, total, done = None, 0.0, 0
