@@ -83,7 +83,7 @@ def main():
         text += [f"[{split}] train {len(train)} spaces, test {len(test)} spaces", format_hpo(d),
                  "  per held-out space (incumbent / defaults, "
                  f"{a.axis} axis):"]
-        text += [f"    {k:36s} {v['incumbent']:7.3f} / {v['defaults']:7.3f}"
+        text += [f"    {k:48s} {v['incumbent']:7.3f} / {v['defaults']:7.3f}"
                  for k, v in d["test_per_space"].items()]
         text.append(f"  target: final setting >= {a.target:.0f} % better on held-out spaces with "
                     f"the 95 % CI above 0: {'met' if hit else 'NOT met'}")

@@ -360,9 +360,10 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: i
                         "defaults": {ax: float(m.mean()) for ax, m in t_def.items()}},
         "test_final_vs_defaults": cis(t_fin, t_def, seed),
         "test_incumbent_vs_defaults": cis(t_inc, t_def, seed),
-        "test_per_space": {Path(p).name: {"incumbent": _nanmean(t_inc[axis][i]),
-                                          "defaults": float(t_def[axis][i].mean())}
-                           for i, p in enumerate(test.paths)},
+        # folder/name: held-out layers share file names across accelerators
+        "test_per_space": {f"{Path(p).parent.name}/{Path(p).name}": {
+            "incumbent": _nanmean(t_inc[axis][i]), "defaults": float(t_def[axis][i].mean())}
+            for i, p in enumerate(test.paths)},
         "crashes": train.crashes + test.crashes,
         "history": history,
         "wall_seconds": round(time.perf_counter() - t_start, 1)}
