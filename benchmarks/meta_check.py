@@ -10,7 +10,6 @@ Writes benchmarks/results/meta_check.{txt,json}.
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from ml2tuner.hpo.meta_check import check_grid, format_table
 

@@ -13,7 +13,7 @@ import pytest
 from ml2tuner.errors import UserError
 from ml2tuner.hparams import HP
 from ml2tuner.hpo.evaluate import evaluate_setting, map_tasks, run_one, run_seed
-from ml2tuner.hpo.meta import STRATEGIES, hpo, hpo_table, run_meta
+from ml2tuner.hpo.meta import STRATEGIES, hpo_table, run_meta
 from ml2tuner.hpo.meta_check import check_grid, evals_to_best, nearest_member
 from ml2tuner.kt_cache import ExhaustiveData
 from ml2tuner.space import Space
