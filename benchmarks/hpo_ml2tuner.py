@@ -1,71 +1,99 @@
-"""Tuned vs default hyperparameters of ML2Tuner, scored on held-out spaces.
+"""Tuned vs default hyperparameters of ML2Tuner on spaces the search never saw.
 
-Train: vta-zcu102 ResNet-18 C2-C6 + 2 GPU caches (A100 convolution, RTX 3090 pnpoly).
-Test: vta-zcu102 C7-C11 + the 4 other GPU caches. The meta-strategy (default TPE) searches the
-default subset of ML2Tuner's table (`hpo.meta.DEFAULT_SUBSET`); the objective is the aggregate
-score on the training spaces (runs stop at their last budget point, which leaves the score
-unchanged). The defaults are the first meta-evaluation.
-    python benchmarks/hpo_ml2tuner.py [--meta tpe] [--evals 60] [--repeats 5] [--test-repeats 10]
-Writes benchmarks/results/hpo_ml2tuner/{hpo.csv,hpo.json,hpo.png} and hpo_ml2tuner.txt.
+Two splits:
+- gpu: train on three shared Kernel Tuner caches, test on the three others;
+- vta: train on ResNet-18 layers of both accelerators (traces/vta-*/), test on conv layers
+  outside ResNet-18 (traces/heldout/vta-*/: ResNet-50, YOLOv3 and AlexNet layers).
+`ml2tuner hpo` (the library's `hpo`) searches the table's tunable settings with the chosen
+meta-strategy (default SMAC3 algorithm configuration) on the time-axis score, re-evaluates the
+incumbent against the defaults on 20 fresh seeds per training space (the defaults stand unless
+it wins), and scores the result on the held-out spaces with a paired bootstrap 95 % CI.
+Target per split: held-out improvement of the final setting >= 10 % with the CI above 0
+(exit 1 when missed).
+    python benchmarks/hpo_ml2tuner.py [--split gpu,vta] [--meta smac] [--evals 16] [--quick]
+Writes benchmarks/results/hpo_ml2tuner[_<split>][_quick].{txt,json} and the same name/<split>/
+(settings.json, hpo.csv, hpo.json, hpo.png).
 """
 import argparse
-import json
 import os
 import sys
-from pathlib import Path
 
+from ml2tuner.hpo.cli import format_hpo
 from ml2tuner.hpo.meta import hpo
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-SHARED = ROOT.parent / "shared" / "data" / "kerneltuner"
-VTA = ROOT / "traces" / "vta-zcu102"
-TRAIN_GPU = ["convolution_milo__A100", "legacy_pnpoly__RTX_3090"]
-TEST_GPU = ["convolution_milo__A4000", "dedispersion_milo__A100", "legacy_convolution__RTX_3090",
-            "legacy_gemm__RTX_3090"]
+from _data import RESULTS, ROOT, SHARED, write_result
+
+TRAIN_GPU = ["convolution_milo__A100", "legacy_pnpoly__RTX_3090", "legacy_gemm__RTX_3090"]
+TEST_GPU = ["convolution_milo__A4000", "dedispersion_milo__A100", "legacy_convolution__RTX_3090"]
+TRAIN_LAYERS = ["C2", "C7", "C10"]
+
+
+def split_spaces(split: str, quick: bool):
+    if split == "gpu":
+        train = [SHARED / f"{g}.json.gz" for g in TRAIN_GPU]
+        test = [SHARED / f"{g}.json.gz" for g in TEST_GPU]
+    else:
+        layers = TRAIN_LAYERS[:2] if quick else TRAIN_LAYERS
+        train = [ROOT / "traces" / a / f"resnet18.{c}.jsonl.gz"
+                 for a in ("vta-1x16", "vta-zcu102") for c in layers]
+        test = sorted((ROOT / "traces" / "heldout").glob("vta-*/*.jsonl.gz"))
+    if quick:
+        train, test = train[:2], test[:2]
+    missing = [str(p) for p in train + test if not p.exists()]
+    return train, test, missing
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--meta", default="tpe")
-    ap.add_argument("--evals", type=int, default=60)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--split", default="gpu,vta")
+    ap.add_argument("--meta", default="smac")
+    ap.add_argument("--evals", type=int, default=16, help="search budget in full evaluations")
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--validate-repeats", type=int, default=20)
     ap.add_argument("--test-repeats", type=int, default=10)
     ap.add_argument("--budget", type=int, default=200)
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--axis", default="time")
+    ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--target", type=float, default=10.0, help="minimum held-out improvement %%")
+    ap.add_argument("--quick", action="store_true", help="a short check: 2+2 spaces, tiny budgets")
     a = ap.parse_args()
-    gpu_ok = all((SHARED / f"{g}.json.gz").exists() for g in TRAIN_GPU + TEST_GPU)
-    train = [VTA / f"resnet18.C{i}.jsonl.gz" for i in range(2, 7)]
-    test = [VTA / f"resnet18.C{i}.jsonl.gz" for i in range(7, 12)]
-    if gpu_ok:
-        train += [SHARED / f"{g}.json.gz" for g in TRAIN_GPU]
-        test += [SHARED / f"{g}.json.gz" for g in TEST_GPU]
-    else:
-        print(f"GPU caches not found under {SHARED}: VTA traces only", file=sys.stderr)
+    if a.quick:
+        a.evals, a.repeats, a.validate_repeats, a.test_repeats, a.budget = 2, 1, 2, 2, 60
     os.chdir(ROOT)            # relative paths in the saved results
-    train, test = ([os.path.relpath(p, ROOT) for p in x] for x in (train, test))
-    d = hpo("ml2tuner", train, test, a.meta, a.evals, repeats=a.repeats, budget=a.budget,
-            seed=a.seed, n_jobs=a.jobs, out_dir=RESULTS / "hpo_ml2tuner",
-            test_repeats=a.test_repeats, progress=True)
-    lines = [
-        f"ML2Tuner HPO with {a.meta}: {d['n_evaluated']} settings ({d['n_failed']} crashed) of "
-        f"{len(d['searched'])} hyperparameters, {a.repeats} repeats x {len(train)} training "
-        f"spaces, budget {a.budget}; {d['wall_seconds']:.0f} s on {os.cpu_count()} cores",
-        f"best (eval {d['best_eval']}): {json.dumps(d['best_hparams'])}",
-        f"train score: tuned {d['best_train_score']:.4f}  defaults "
-        f"{d['default_train_score']:.4f}",
-        f"test score ({len(test)} held-out spaces, {a.test_repeats} repeats): tuned "
-        f"{d['best_test_score']:.4f} ± {d['best_test_score_std']:.4f}  defaults "
-        f"{d['default_test_score']:.4f} ± {d['default_test_score_std']:.4f}  improvement "
-        + (f"{d['test_improvement_pct']:+.1f} %" if d["test_improvement_pct"] is not None
-           else "n/a"),
-        "per held-out space (tuned / defaults):"]
-    lines += [f"  {k:36s} {v['best']:7.3f} / {v['default']:7.3f}"
-              for k, v in d["test_per_space"].items()]
-    print("\n".join(lines))
-    (RESULTS / "hpo_ml2tuner.txt").write_text("\n".join(lines) + "\n")
-    return 0
+    splits = [s.strip() for s in a.split.split(",") if s.strip()]
+    name = "hpo_ml2tuner" + ("" if splits == ["gpu", "vta"] else "_" + "_".join(splits)) \
+        + ("_quick" if a.quick else "")
+    text, data, ok = [], {"splits": {}}, True
+    for split in splits:
+        train, test, missing = split_spaces(split, a.quick)
+        if missing:
+            text.append(f"[{split}] skipped: missing {', '.join(missing)}")
+            print(text[-1], file=sys.stderr)
+            ok = False
+            continue
+        rel = [[os.path.relpath(p, ROOT) for p in x] for x in (train, test)]
+        d = hpo("ml2tuner", rel[0], rel[1], a.meta, a.evals, repeats=a.repeats, budget=a.budget,
+                seed=a.seed, n_jobs=a.jobs, out_dir=RESULTS / f"{name}" / split,
+                test_repeats=a.test_repeats, validate_repeats=a.validate_repeats, axis=a.axis,
+                progress=True)
+        c = d["test_final_vs_defaults"][a.axis]
+        hit = c is not None and c["pct"] >= a.target and c["pct_ci"][0] > 0
+        ok &= hit
+        text += [f"[{split}] train {len(train)} spaces, test {len(test)} spaces", format_hpo(d),
+                 "  per held-out space (incumbent / defaults, "
+                 f"{a.axis} axis):"]
+        text += [f"    {k:48s} {v['incumbent']:7.3f} / {v['defaults']:7.3f}"
+                 for k, v in d["test_per_space"].items()]
+        text.append(f"  target: final setting >= {a.target:.0f} % better on held-out spaces with "
+                    f"the 95 % CI above 0: {'met' if hit else 'NOT met'}")
+        print("\n".join(text[-(len(d["test_per_space"]) + 4):]), flush=True)
+        data["splits"][split] = {k: v for k, v in d.items() if k != "history"} | {"met": hit}
+    text.append(f"overall: {'all targets met' if ok else 'target NOT met'}")
+    print(text[-1])
+    write_result(name, "\n".join(text),
+                 {"args": vars(a), **data, "met": ok})
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -143,6 +143,16 @@ def _plot_suffixes() -> set:
     return {f".{k}" for k in FigureCanvasBase.get_supported_filetypes()}
 
 
+def hp_from_args(tuner: str, items, hp_file=None) -> dict:
+    """Hyperparameters from `--hp-file FILE` (a settings file of `ml2tuner hpo`), overridden
+    by `--hp NAME=VALUE`."""
+    from .hparams import load_settings
+    from .tuners import TUNERS
+    out = load_settings(hp_file, tuner, TUNERS[tuner].HYPERPARAMETERS) if hp_file else {}
+    out.update(_parse_hp(items))
+    return out
+
+
 def cmd_tune(a):
     from pathlib import Path
 
@@ -171,7 +181,7 @@ def cmd_tune(a):
     if plot:
         check_output_file(plot, "--plot", suffixes=_plot_suffixes())
     m = AccelMeasurer(a.accel, a.workload, noise=a.noise, seed=a.seed)
-    tuner = make_tuner(a.tuner, m.space, seed=a.seed, **_parse_hp(a.hp))
+    tuner = make_tuner(a.tuner, m.space, seed=a.seed, **hp_from_args(a.tuner, a.hp, a.hp_file))
     n_init = tuner.hp.get("n_init", 0)
     if getattr(a, "model", None):
         from .warmstart import warm_start
@@ -300,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the --trace file without "
                    "re-measuring what it holds")
     p.add_argument("--hp", nargs="*", metavar="NAME=VALUE", help="tuner hyperparameters")
+    p.add_argument("--hp-file", metavar="FILE", help="settings file written by `ml2tuner hpo` "
+                   "(--hp overrides it)")
     p.add_argument("--model", help="start ML2Tuner from a trained model bundle directory")
     p.add_argument("--init", choices=("random", "gc"), default="random",
                    help="initial design: random, or the Gaussian-copula prior of --source-traces")

@@ -2,6 +2,11 @@
 
 Each tuner class declares `HYPERPARAMETERS = {name: HP(...)}`; the HPO loop reads the table as
 its search space, and `resolve()` checks user-supplied values against it.
+
+`tunable` says whether HPO searches the setting by default (a user may still name it);
+`condition = (parent, values)` says the setting only matters while hyperparameter `parent`
+takes one of `values` (e.g. simulated-annealing settings only when that explorer runs), which
+HPO turns into a conditional search space.
 """
 from __future__ import annotations
 
@@ -19,6 +24,15 @@ class HP:
     choices: tuple | None = None
     log: bool = False
     doc: str = ""
+    tunable: bool = True
+    condition: tuple | None = None      # (parent name, tuple of parent values)
+
+    def active(self, values: dict) -> bool:
+        """Whether the setting matters, given the other settings' values."""
+        if self.condition is None:
+            return True
+        parent, allowed = self.condition
+        return values.get(parent) in tuple(allowed)
 
     @property
     def kind(self) -> str:
@@ -58,7 +72,54 @@ def resolve(table: dict, given: dict) -> dict:
     return out
 
 
+def check_table(table: dict) -> None:
+    """A condition must name another hyperparameter of the table and values it can take."""
+    for k, hp in table.items():
+        if hp.condition is None:
+            continue
+        parent, allowed = hp.condition
+        if parent not in table or parent == k:
+            raise ValueError(f"hyperparameter {k!r}: condition on unknown {parent!r}")
+        for v in allowed:
+            table[parent].check(parent, v)
+
+
 def table_as_dict(table: dict) -> dict:
     return {k: {"default": hp.default, "low": hp.low, "high": hp.high,
-                "choices": list(hp.choices) if hp.choices else None, "log": hp.log, "doc": hp.doc}
+                "choices": list(hp.choices) if hp.choices else None, "log": hp.log, "doc": hp.doc,
+                "tunable": hp.tunable,
+                "condition": [hp.condition[0], list(hp.condition[1])] if hp.condition else None}
             for k, hp in table.items()}
+
+
+# ----- settings files ------------------------------------------------------------------------
+SETTINGS_KIND = "ml2tuner-hyperparameters"
+
+
+def save_settings(path, tuner: str, hparams: dict, **info) -> None:
+    """A JSON settings file that `tune --hp-file` and `replay --hp-file` load."""
+    import json
+    from pathlib import Path
+    d = {"kind": SETTINGS_KIND, "version": 1, "tuner": tuner, "hparams": dict(hparams), **info}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(d, indent=2, default=float) + "\n")
+
+
+def load_settings(path, tuner: str, table: dict) -> dict:
+    """The hyperparameters of a settings file, checked against `table` (JSON only)."""
+    import json
+    from pathlib import Path
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"settings file not found: {path}")
+    try:
+        d = json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: not a JSON settings file ({e})") from None
+    if not isinstance(d, dict) or d.get("kind") != SETTINGS_KIND \
+            or not isinstance(d.get("hparams"), dict):
+        raise UserError(f"{path}: not an ml2tuner settings file (written by `ml2tuner hpo`)")
+    if d.get("tuner") != tuner:
+        raise UserError(f"{path}: settings are for tuner {d.get('tuner')!r}, not {tuner!r}")
+    resolve(table, d["hparams"])       # checks names and ranges
+    return dict(d["hparams"])

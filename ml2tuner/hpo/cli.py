@@ -11,22 +11,23 @@ def _print(d: dict, as_json: bool, human):
         human(d)
 
 
-def _hp_args(items) -> dict:
+def _hp_args(items, hp_file=None, tuner=None) -> dict:
+    """--hp-file's settings, overridden by --hp NAME=VALUE."""
     # imported late: ml2tuner.cli imports this module
-    from ..cli import _parse_hp
-    return _parse_hp(items)
+    from ..cli import hp_from_args
+    return hp_from_args(tuner, items, hp_file)
 
 
 def cmd_replay(a):
-    from .evaluate import check_dask_address, evaluate_setting
-    if a.dask_scheduler is not None:
-        check_dask_address(a.dask_scheduler)
-    r = evaluate_setting(a.tuner, _hp_args(a.hp), [a.cache], a.repeats, a.budget, a.seed,
+    from .evaluate import evaluate_setting
+    r = evaluate_setting(a.tuner, _hp_args(a.hp, a.hp_file, a.tuner), [a.cache], a.repeats,
+                         a.budget, a.seed,
                          n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, n_points=a.points,
                          progress=False if a.quiet or a.json else None, objective=a.objective)
     s = r["per_space"][0]
     d = {"tuner": a.tuner, "cache": a.cache, "budget": a.budget, "repeats": a.repeats,
          "seed": a.seed, "score": r["score"], "score_std": r["score_std"],
+         "score_time": r["score_time"], "score_time_std": r["score_time_std"],
          "scores": s["scores"], "best_found_mean": s["best_found_mean"],
          "optimum": s["optimum"], "best_over_optimum_mean": s["best_over_optimum_mean"],
          "n_invalid_mean": s["n_invalid_mean"], "horizon": s["horizon"],
@@ -39,6 +40,7 @@ def cmd_replay(a):
         print(f"{d['tuner']} on {d['cache']}: score {d['score']:.3f} ± {d['score_std']:.3f} "
               f"({d['repeats']} runs of {d['budget']} trials; budget points up to "
               f"{d['horizon']})")
+        print(f"  time-axis score {d['score_time']:.3f} ± {d['score_time_std']:.3f}")
         ratio = d["best_over_optimum_mean"]
         print(f"  best found (mean) {d['best_found_mean']:.6g}, optimum {d['optimum']:.6g}"
               + (f" ({ratio:.3f}x)" if ratio is not None else "")
@@ -49,54 +51,68 @@ def cmd_replay(a):
 
 
 def cmd_hpo(a):
-    from ..validate import check_output_dir
     from .meta import hpo
-    from .evaluate import check_dask_address
-    if a.out:
-        check_output_dir(a.out, "--out")
-    if a.dask_scheduler is not None:
-        check_dask_address(a.dask_scheduler)
     names = [n.strip() for n in a.params.split(",") if n.strip()] if a.params else None
     d = hpo(a.tuner, a.train, a.test, a.meta, a.evals, repeats=a.repeats, budget=a.budget,
             seed=a.seed, n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, out_dir=a.out,
-            names=names, test_repeats=a.test_repeats,
-            progress=False if a.quiet or a.json else None, objective=a.objective)
+            names=names, test_repeats=a.test_repeats, validate_repeats=a.validate_repeats,
+            axis=a.axis, progress=False if a.quiet or a.json else None,
+            objective=a.objective)
+    if a.json:
+        d = {k: v for k, v in d.items() if k != "history"}
+    _print(d, a.json, lambda d: print(format_hpo(d)))
 
-    def human(d):
-        print(f"{d['tuner']} HPO with {d['meta']}: {d['n_evaluated']} settings on "
-              f"{len(d['train'])} training spaces ({d['n_failed']} failed), {d['wall_seconds']} s")
-        print(f"  best (eval {d['best_eval']}): {json.dumps(d['best_hparams'])}")
-        print(f"  train score  best {d['best_train_score']:.3f}  defaults "
-              f"{d['default_train_score']:.3f}")
-        imp = d["test_improvement_pct"]
-        print(f"  test score   best {d['best_test_score']:.3f}  defaults "
-              f"{d['default_test_score']:.3f}" + (f"  ({imp:+.1f} %)" if imp is not None else ""))
-        if d.get("out"):
-            print(f"  results: {d['out']['csv']}, {d['out']['json']}, {d['out']['png']}")
-    _print(d, a.json, human)
+
+def format_hpo(d: dict) -> str:
+    """The human summary of an `hpo` result."""
+    ax = d["axis"]
+    v = d["validate"]
+    lines = [
+        f"{d['tuner']} HPO with {d['meta']} ({ax} axis): {d['search_runs']} runs over "
+        f"{d['n_settings']} settings on {len(d['train'])} training spaces, "
+        f"{len(d['crashes'])} crashed runs, {d['wall_seconds']} s",
+        f"  incumbent: {json.dumps(d['incumbent_hparams'])}",
+        f"  re-evaluation ({d['validate_repeats']} fresh seeds per training space): incumbent "
+        f"{v['incumbent'][ax]:.4f}, defaults {v['defaults'][ax]:.4f}",
+        f"  {d['verdict']}"]
+    for label, key in (("final", "test_final_vs_defaults"),
+                       ("incumbent", "test_incumbent_vs_defaults")):
+        for axis in ("time", "samples"):
+            c = d[key][axis]
+            if c is None:
+                lines.append(f"  held-out, {label} vs defaults ({axis}): crashed")
+                continue
+            lines.append(f"  held-out ({len(d['test'])} spaces x {d['test_repeats']} seeds), "
+                         f"{label} vs defaults, {axis} axis: {c['new']:.4f} vs {c['old']:.4f}"
+                         f", {c['pct']:+.1f} % (95 % CI {c['pct_ci'][0]:+.1f} .. "
+                         f"{c['pct_ci'][1]:+.1f} %)")
+    for c in d["crashes"][:5]:
+        lines.append(f"  crash on {c['space']}: {c['error']} with {json.dumps(c['hparams'])}")
+    if d.get("out"):
+        lines.append(f"  settings: {d['out']['settings']} (use with --hp-file); results: "
+                     f"{d['out']['csv']}, {d['out']['json']}, {d['out']['png']}")
+    return "\n".join(lines)
 
 
 def register(sub) -> None:
     from ..tuners import TUNERS
-    from ..validate import positive_int_arg, seed_arg
-    from .meta import STRATEGIES
+    from .ac import STRATEGIES
 
     def common(p, repeats):
         p.add_argument("--tuner", default="ml2tuner", choices=sorted(TUNERS))
-        p.add_argument("--budget", type=positive_int_arg, default=200,
-                       help="trials per run (default 200)")
-        p.add_argument("--repeats", type=positive_int_arg, default=repeats,
+        p.add_argument("--budget", type=int, default=200, help="trials per run (default 200)")
+        p.add_argument("--repeats", type=int, default=repeats,
                        help=f"runs per space (default {repeats})")
-        p.add_argument("--seed", type=seed_arg, default=0)
+        p.add_argument("--seed", type=int, default=0)
         p.add_argument("--jobs", type=int, default=1, help="parallel runs via joblib (-1: all "
                        "cores)")
         p.add_argument("--dask-scheduler", metavar="ADDRESS",
                        help="run on the Dask distributed cluster at ADDRESS (e.g. "
                             "tcp://host:8786); data paths must be readable by the workers")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
-        p.add_argument("--json", action="store_true")
         p.add_argument("--objective", metavar="NAME", help="the Kernel Tuner cache field to "
                        "optimise (default: the cache's objective, else time)")
+        p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("replay", help="score a tuner in simulation mode on an exhaustive cache "
                                       "or trace")
@@ -104,28 +120,36 @@ def register(sub) -> None:
                    "or exhaustive ml2tuner trace (.jsonl[.gz])")
     common(p, 10)
     p.add_argument("--hp", nargs="*", metavar="NAME=VALUE", help="tuner hyperparameters")
-    p.add_argument("--points", type=positive_int_arg, default=20, help="budget points of the score")
+    p.add_argument("--hp-file", metavar="FILE", help="settings file written by `ml2tuner hpo` "
+                   "(--hp overrides it)")
+    p.add_argument("--points", type=int, default=20, help="budget points of the score")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("hpo", help="tune a tuner's hyperparameters in simulation mode")
     p.add_argument("--train", nargs="+", required=True, metavar="FILE", help="training spaces")
     p.add_argument("--test", nargs="+", required=True, metavar="FILE", help="held-out spaces")
-    p.add_argument("--meta", choices=STRATEGIES, default="random", help="meta-strategy")
-    p.add_argument("--evals", type=positive_int_arg, required=True, help="settings to evaluate (the "
-                   "defaults are the first)")
+    p.add_argument("--meta", choices=STRATEGIES, default="smac",
+                   help="meta-strategy (default smac: SMAC3 algorithm configuration)")
+    p.add_argument("--evals", type=int, required=True, help="search budget, in full "
+                   "evaluations of one setting (training spaces x repeats runs each)")
     common(p, 3)
-    p.add_argument("--test-repeats", type=positive_int_arg, default=None,
-                   help="runs per held-out space (default: --repeats)")
-    p.add_argument("--params", help="comma-separated hyperparameters to search (default for "
-                   "ml2tuner: " + ",".join(_default_subset()) + "; other tuners: all)")
-    p.add_argument("--out", default="hpo-results", help="folder for hpo.csv, hpo.json, "
-                   "hpo.png (default hpo-results)")
+    p.add_argument("--axis", choices=("time", "samples", "both"), default="time",
+                   help="score to optimise: simulated time (default), samples, or their mean")
+    p.add_argument("--validate-repeats", type=int, default=20, help="fresh seeds per training "
+                   "space on which the incumbent must beat the defaults (default 20)")
+    p.add_argument("--test-repeats", type=int, default=None,
+                   help="seeds per held-out space (default: --validate-repeats)")
+    p.add_argument("--params", help="comma-separated hyperparameters to search (default: those "
+                   "the tuner's table marks tunable" + _tunable_note() + ")")
+    p.add_argument("--out", default="hpo-results", help="folder for settings.json, hpo.csv, "
+                   "hpo.json, hpo.png (default hpo-results)")
     p.set_defaults(func=cmd_hpo)
 
 
-def _default_subset():
-    from .meta import DEFAULT_SUBSET
-    return DEFAULT_SUBSET["ml2tuner"]
+def _tunable_note() -> str:
+    from ..tuners import TUNERS
+    names = [n for n, h in TUNERS["ml2tuner"].HYPERPARAMETERS.items() if h.tunable]
+    return "; for ml2tuner: " + ",".join(names)
 
 
-__all__ = ["register", "cmd_replay", "cmd_hpo"]
+__all__ = ["register", "cmd_replay", "cmd_hpo", "format_hpo"]

@@ -5,8 +5,9 @@ that returns a small dict. Seeds come from (seed, space index, repeat), never fr
 order, so serial, joblib and Dask runs give identical results. Because tasks are pure, Dask may
 simply recompute one whose worker died: a result is neither lost nor counted twice.
 
-Score (DESIGN §4, `hpo/score.py`): P at `n_points` budget points evenly spaced up to
-min(budget, cutoff) samples; a run shorter than a budget point keeps its last best.
+Score (`hpo/score.py`, after "Tuning the Tuner"): P at `n_points` budget points evenly spaced
+up to min(budget, cutoff) samples, and its twin on the simulated-time axis; a run shorter than
+a budget point keeps its last best.
 """
 from __future__ import annotations
 
@@ -45,61 +46,87 @@ def budget_points(data: ExhaustiveData, budget: int, n_points: int = 20) -> np.n
     return np.clip(k, 1, len(data)).astype(np.int64)
 
 
+class _StopRun(Exception):
+    """Raised from the run's callback once the score has seen all it will read."""
+
+
+def time_points(data: ExhaustiveData, budget: int, n_points: int = 20) -> np.ndarray:
+    """Simulated-time budget points, evenly spaced up to min(cutoff time, the time random
+    search spends on `budget` samples)."""
+    from .score import cutoff_time
+    horizon = min(cutoff_time(data), float(budget) * data.mean_profile_time)
+    return np.linspace(horizon / n_points, horizon, n_points)
+
+
 def run_one(path: str, tuner_name: str, hparams: dict, seed: int, budget: int,
             n_points: int = 20, stop_at_cutoff: bool = False,
             objective: str | None = None) -> dict:
-    """One replayed tuning run, scored. The task that workers execute."""
+    """One replayed tuning run, scored on both axes. The task that workers execute.
+
+    score: P on the sample axis; score_time: P on the simulated-time axis, where a sample is
+    done at the replay clock's reading after it (compiles the tuner asked for are on that
+    clock). stop_at_cutoff: stop once both axes are past their last budget point (same
+    scores, less work)."""
     from ..replay import ReplayMeasurer
     from ..tuners import make_tuner
+    from .score import _performance, expected_best_random_time
     data = load_space(path, objective)
     k = budget_points(data, budget, n_points)
-    # the score never reads past the last budget point, so HPO may stop there
-    n_trial = int(min(budget, k[-1])) if stop_at_cutoff else int(budget)
+    t_pts = time_points(data, budget, n_points)
     measurer = ReplayMeasurer(data)
     tuner = make_tuner(tuner_name, data.space, seed=seed, **hparams)
+    hist, clock = [], []
+
+    def record(_tuner, r):
+        hist.append(r)
+        clock.append(float(measurer.clock))
+        if stop_at_cutoff and len(hist) >= k[-1] and clock[-1] >= t_pts[-1]:
+            raise _StopRun
+
     t0 = time.perf_counter()
-    res = tuner.tune(n_trial, measurer)
+    try:
+        tuner.tune(int(budget), measurer, callbacks=[record])
+    except _StopRun:
+        pass
     wall = time.perf_counter() - t0
-    curve = best_found_curve(res.history)
+    curve = best_found_curve(hist)
     f = curve[np.minimum(k, curve.size) - 1] if curve.size else np.full(k.size, np.inf)
     p = performance_curve(f, data, k)
     worst = float(data.valid_costs_sorted[-1])
+    at = np.searchsorted(np.asarray(clock), t_pts, side="right") - 1
+    ft = np.where(at >= 0, curve[np.maximum(at, 0)] if curve.size else np.inf, np.inf)
+    pt = _performance(ft, expected_best_random_time(data, t_pts), data.optimum, worst)
     best = float(curve[-1]) if curve.size and np.isfinite(curve[-1]) else worst
     opt = data.optimum
-    return {"score": float(p.mean()), "curve": p.tolist(), "best_found": best, "optimum": opt,
+    return {"score": float(p.mean()), "score_time": float(pt.mean()), "curve": p.tolist(),
+            "best_found": best, "optimum": opt,
             # a ratio of costs only makes sense for a positive cost (time); not for -score
             "best_over_optimum": best / opt if opt > 0 else None,
-            "n_invalid": int(res.n_invalid), "n_measured": int(res.n_measured),
+            "n_invalid": int(sum(not r.valid for r in hist)), "n_measured": len(hist),
             "sim_seconds": float(measurer.clock), "wall_seconds": wall,
-            "horizon": int(k[-1])}
+            "horizon": int(k[-1]), "horizon_seconds": float(t_pts[-1])}
+
+
+def run_safe(*args) -> dict:
+    """`run_one`, with a tuner's exception returned as {"crash": "Type: message"}: a setting
+    that crashes the tuner is reported as a crash, not scored."""
+    try:
+        return run_one(*args)
+    except UserError:
+        raise
+    except Exception as e:      # noqa: BLE001 - any tuner failure is a reportable crash
+        return {"crash": f"{type(e).__name__}: {e}"}
 
 
 # ----- executing tasks -----------------------------------------------------------------------
 _CLIENTS: dict = {}
 
 
-def check_dask_address(address: str) -> str:
-    """`address` if it reads as a scheduler address (scheme://host:port); else a UserError.
-    Checked before a Client is made: a Client given a malformed address hangs on close."""
-    from distributed.comm.addressing import parse_address, parse_host_port
-    from distributed.comm.registry import backends
-    try:
-        scheme, loc = parse_address(str(address))
-        if scheme not in backends:
-            raise ValueError(f"unknown scheme {scheme!r} (use one of {', '.join(backends)})")
-        if scheme != "inproc":
-            parse_host_port(loc)
-    except ValueError as e:
-        raise UserError(f"bad Dask scheduler address {address!r}: {e}") from None
-    return address
-
-
-def dask_client(address: str, timeout: float = 5.0):
+def dask_client(address: str, timeout: float = 10.0):
     """A (cached) `dask.distributed.Client` connected to the scheduler at `address`."""
     c = _CLIENTS.get(address)
     if c is not None and c.status == "running":
         return c
-    check_dask_address(address)
     from dask.distributed import Client
     try:
         c = Client(address, timeout=timeout, set_as_default=False)
@@ -174,8 +201,7 @@ def evaluate_setting(tuner_name: str, hparams: dict, spaces, repeats: int, budge
     Returns score (mean over spaces, budget points and repeats), score_std (std over repeats of
     each repeat's mean over spaces), per_space details, best_over_optimum_mean,
     n_invalid_mean, simulated and wall seconds. stop_at_cutoff: stop each run at its last
-    budget point (same score, less work; best_found is then the best at that point).
-    objective: the Kernel Tuner cache field to read (default: the cache's own)."""
+    budget point (same score, less work; best_found is then the best at that point)."""
     cls, paths = _check_args(tuner_name, spaces, repeats, budget, n_jobs, n_points)
     hp = resolve(cls.HYPERPARAMETERS, dict(hparams or {}))
     tasks = [(p, tuner_name, hp, run_seed(seed, si, r), int(budget), int(n_points),
@@ -186,14 +212,18 @@ def evaluate_setting(tuner_name: str, hparams: dict, spaces, repeats: int, budge
                      desc=f"{tuner_name} x {len(tasks)} runs", progress=progress)
     wall = time.perf_counter() - t0
     per_space, by_repeat = [], np.empty((len(paths), repeats))
+    by_repeat_t = np.empty_like(by_repeat)
     for si, p in enumerate(paths):
         rs = runs[si * repeats:(si + 1) * repeats]
         sc = np.array([r["score"] for r in rs])
         by_repeat[si] = sc
+        by_repeat_t[si] = [r["score_time"] for r in rs]
         ratios = [r["best_over_optimum"] for r in rs if r["best_over_optimum"] is not None]
         per_space.append({
             "space": Path(p).name, "path": p, "score": float(sc.mean()),
             "score_std": float(sc.std()), "scores": sc.tolist(),
+            "score_time": float(by_repeat_t[si].mean()), "scores_time": by_repeat_t[si].tolist(),
+            "horizon_seconds": rs[0]["horizon_seconds"],
             "best_found_mean": float(np.mean([r["best_found"] for r in rs])),
             "optimum": rs[0]["optimum"],
             "best_over_optimum_mean": float(np.mean(ratios)) if ratios else None,
@@ -208,6 +238,8 @@ def evaluate_setting(tuner_name: str, hparams: dict, spaces, repeats: int, budge
             "seed": int(seed), "n_points": int(n_points), "stop_at_cutoff": bool(stop_at_cutoff),
             "score": float(by_repeat.mean()),
             "score_std": float(by_repeat.mean(axis=0).std()),
+            "score_time": float(by_repeat_t.mean()),
+            "score_time_std": float(by_repeat_t.mean(axis=0).std()),
             "best_over_optimum_mean": float(np.mean(ratios)) if ratios else None,
             "n_invalid_mean": float(np.mean([r["n_invalid"] for r in runs])),
             "sim_seconds_total": float(sum(r["sim_seconds"] for r in runs)),

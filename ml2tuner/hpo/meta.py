@@ -13,6 +13,7 @@ the strategy stops after `evals` distinct points (or when a finite table is exha
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 import math
 import time
 from dataclasses import dataclass
@@ -22,19 +23,7 @@ import numpy as np
 from ..errors import UserError
 from ..hparams import HP
 
-STRATEGIES = ("random", "dual_annealing", "tpe")
-
-#: ML2Tuner's hyperparameters searched by default: the round structure, the filters and the
-#: explorer, plus Model P's size. The XGBoost details of V and A and the SA internals stay at
-#: their defaults, which keeps HPO affordable (fewer dimensions for the same budget).
-DEFAULT_SUBSET = {"ml2tuner": ("batch_size", "alpha", "n_init", "v_threshold", "epsilon",
-                               "a_min_valid", "pool_factor", "explorer", "p_max_depth",
-                               "p_n_estimators")}
-
-#: the score given to a setting whose evaluation raised (a crash of the tuner): as far below
-#: random search (0) as the optimum (1) is above it
-PENALTY = -1.0
-
+STRATEGIES = ("random", "dual_annealing", "tpe", "smac")
 
 # ----- encoding ------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -188,7 +177,38 @@ def _tpe(dims, f, seed, x0):
         study.tell(trial, f(hp))
 
 
-_STRATEGY_FNS = {"random": _random, "dual_annealing": _dual_annealing, "tpe": _tpe}
+def _smac(dims, f, seed, x0, table):
+    """SMAC3's AlgorithmConfigurationFacade on a deterministic objective (one instance)."""
+    import tempfile
+
+    from smac import AlgorithmConfigurationFacade as AC
+    from smac import Scenario
+    from smac.runhistory import TrialValue
+
+    from .configspace import to_configspace, to_hparams
+    with tempfile.TemporaryDirectory(prefix="ml2tuner-smac-") as tmp:
+        sc = Scenario(to_configspace(table, seed), deterministic=True, n_trials=10 ** 9,
+                      instances=["0"], instance_features={"0": [0.0]}, seed=int(seed),
+                      output_directory=tmp)
+        # without a start point, the first point is random (ConfigSpace's default would be
+        # an arbitrary corner of the table, a head start no other strategy gets)
+        design = None
+        if x0 is None:
+            from smac.initial_design import RandomInitialDesign
+            design = RandomInitialDesign(sc, n_configs=1)
+        smac = AC(sc, target_function=lambda config, instance, seed=0: 0.0, overwrite=True,
+                  logging_level=40, initial_design=design)
+        from smac.main.exceptions import ConfigurationSpaceExhaustedException
+        while True:
+            try:
+                info = smac.ask()
+            except ConfigurationSpaceExhaustedException:
+                raise _Done from None
+            smac.tell(info, TrialValue(cost=-f(to_hparams(info.config, table))))
+
+
+_STRATEGY_FNS = {"random": _random, "dual_annealing": _dual_annealing, "tpe": _tpe,
+                 "smac": _smac}
 
 
 def run_meta(strategy: str, table: dict, objective, evals: int, seed: int = 0,
@@ -207,113 +227,158 @@ def run_meta(strategy: str, table: dict, objective, evals: int, seed: int = 0,
     try:
         if x0 is not None:         # always the first evaluation, whatever the strategy
             budget(dict(x0))
-        _STRATEGY_FNS[strategy](dims, budget, int(seed), x0)
+        fn = _STRATEGY_FNS[strategy]
+        if strategy == "smac":
+            fn(dims, budget, int(seed), x0, table)
+        else:
+            fn(dims, budget, int(seed), x0)
     except _Done:
         pass
     return budget.history
 
 
 # ----- the HPO loop ----------------------------------------------------------------------------
+#: seed indices of the final re-evaluation and of the held-out test: disjoint from each other
+#: and from the search's (SMAC draws seeds below 2**31, the other strategies use 0, 1, ...)
+VALIDATE_SEEDS = 2 ** 40
+TEST_SEEDS = 2 ** 41
+
+
 def hpo_table(tuner_name: str, names=None) -> dict:
-    """The part of the tuner's table that HPO searches: `names`, else `DEFAULT_SUBSET`, else
-    the whole table."""
+    """The part of the tuner's table that HPO searches: `names`, else the entries marked
+    tunable (conditional ones only where their parent can activate them)."""
     from ..tuners import TUNERS
+    from .configspace import searched
     if tuner_name not in TUNERS:
         raise UserError(f"unknown tuner {tuner_name!r}; choose from {', '.join(TUNERS)}")
     table = TUNERS[tuner_name].HYPERPARAMETERS
     if not table:
         raise UserError(f"tuner {tuner_name!r} has no hyperparameters to tune")
-    names = list(names) if names else list(DEFAULT_SUBSET.get(tuner_name, table))
-    unknown = [n for n in names if n not in table]
-    if unknown:
-        raise UserError(f"unknown hyperparameter {unknown[0]!r} of {tuner_name}; known: "
-                        f"{', '.join(table)}")
-    return {n: table[n] for n in names}
+    return searched(table, names)
 
 
-def _improvement(new: float, old: float) -> float | None:
-    return None if old == 0 else 100.0 * (new - old) / abs(old)
+def _nanmean(m) -> float | None:
+    """Mean over the runs that did not crash (None if all did)."""
+    m = np.asarray(m, dtype=float)
+    return None if np.isnan(m).all() else float(np.nanmean(m))
 
 
-def hpo(tuner_name: str, train_spaces, test_spaces, meta: str, evals: int, repeats: int = 3,
-        budget: int = 200, seed: int = 0, n_jobs: int = 1, dask_scheduler: str | None = None,
-        out_dir=None, names=None, test_repeats: int | None = None,
+def _axes(obj, hp, seeds) -> dict:
+    """Scores (spaces x seeds) of `hp` on both axes, from the objective's cache."""
+    from .objective import run_value
+    n = len(obj.paths)
+    res = obj.results([(hp, si, r) for si in range(n) for r in seeds])
+    return {ax: np.array([np.nan if "crash" in x else run_value(x, ax) for x in res])
+            .reshape(n, len(seeds)) for ax in ("samples", "time", "both")}
+
+
+def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: int = 30,
+        repeats: int = 3, budget: int = 200, seed: int = 0, n_jobs: int = 1,
+        dask_scheduler: str | None = None, out_dir=None, names=None,
+        test_repeats: int | None = None, validate_repeats: int = 20, axis: str = "time",
         progress: bool | None = None, objective: str | None = None) -> dict:
-    """Search the tuner's hyperparameters with `meta`; objective = aggregate score on the
-    training spaces. The defaults are the first meta-evaluation. Reports the best setting's
-    and the defaults' train and test scores; writes hpo.csv, hpo.json and hpo.png to out_dir."""
-    from tqdm import tqdm
+    """Configure `tuner_name` on `train_spaces` with `meta` and check it on `test_spaces`.
 
-    from .evaluate import evaluate_setting
+    The search spends evals * len(train_spaces) * repeats replayed runs (as many as `evals`
+    settings fully evaluated), scored on `axis` (time, samples or both). Its incumbent is then
+    re-run against the defaults on `validate_repeats` fresh seeds per training space and kept
+    only if its mean is higher; otherwise the defaults stand. Both are scored on the held-out
+    spaces with a paired bootstrap 95 % CI. Writes settings.json (the chosen setting, for
+    `--hp-file`), hpo.csv, hpo.json and hpo.png to out_dir."""
+    import sys
+
+    from ..hparams import save_settings
+    from ..tuners import TUNERS
+    from .ac import STRATEGIES as AC_STRATEGIES
+    from .ac import search
+    from .configspace import canonical
+    from .objective import AXES, RunObjective
+    from .stats import bootstrap_improvement
     table = hpo_table(tuner_name, names)
-    if meta not in STRATEGIES:
-        raise UserError(f"unknown meta-strategy {meta!r}; choose from {', '.join(STRATEGIES)}")
+    if meta not in AC_STRATEGIES:
+        raise UserError(f"unknown meta-strategy {meta!r}; choose from {', '.join(AC_STRATEGIES)}")
+    if axis not in AXES:
+        raise UserError(f"unknown score axis {axis!r}; choose from {', '.join(AXES)}")
+    for name, v in (("evals", evals), ("repeats", repeats), ("validate_repeats",
+                                                             validate_repeats)):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise UserError(f"{name} must be a positive integer, got {v!r}")
     if test_repeats is not None and (not isinstance(test_repeats, int) or test_repeats < 1):
         raise UserError(f"test_repeats must be a positive integer, got {test_repeats!r}")
     if not test_spaces:
         raise UserError("no test space: generalisation is measured on held-out spaces")
-    common = dict(repeats=repeats, budget=budget, seed=seed, n_jobs=n_jobs,
-                  dask_scheduler=dask_scheduler, stop_at_cutoff=True, objective=objective)
-    # check all arguments and files once, before the first long evaluation
-    from .evaluate import _check_args
-    _check_args(tuner_name, list(train_spaces) + list(test_spaces), repeats, budget, n_jobs, 20)
-    rows = []
-    bar = tqdm(total=evals, desc=f"hpo {meta}", unit="eval",
-               disable=None if progress is None else not progress)
+    say = (lambda m: print(m, file=sys.stderr, flush=True)) if progress is not False else \
+        (lambda m: None)
+    common = dict(budget=budget, seed=seed, axis=axis, n_jobs=n_jobs, objective=objective,
+                  dask_scheduler=dask_scheduler)
+    train = RunObjective(tuner_name, train_spaces, **common)
+    test = RunObjective(tuner_name, test_spaces, **common)
     t_start = time.perf_counter()
+    defaults = canonical(table, {})
+    run_budget = int(evals) * len(train.paths) * int(repeats)
+    say(f"hpo {meta}: {run_budget} runs on {len(train.paths)} training spaces")
+    inc, history = search(meta, train, table, int(repeats), run_budget, int(seed), defaults)
+    inc = canonical(table, inc)
+    search_runs = train.n_runs
+    say(f"re-evaluating the incumbent and the defaults on {validate_repeats} fresh seeds")
+    vseeds = range(VALIDATE_SEEDS, VALIDATE_SEEDS + int(validate_repeats))
+    v_def, v_inc = _axes(train, defaults, vseeds), _axes(train, inc, vseeds)
+    same = inc == defaults
+    crashed = bool(np.isnan(v_inc[axis]).any())
+    kept = (not same and not crashed
+            and float(v_inc[axis].mean()) > float(v_def[axis].mean()))
+    final = inc if kept else defaults
+    say("scoring on the held-out spaces")
+    tseeds = range(TEST_SEEDS, TEST_SEEDS + int(test_repeats or validate_repeats))
+    t_def = _axes(test, defaults, tseeds)
+    t_inc = t_def if same else _axes(test, inc, tseeds)
+    t_fin = t_inc if kept else t_def
 
-    def objective(hp):
-        t0 = time.perf_counter()
-        err = ""
-        try:
-            score = evaluate_setting(tuner_name, hp, train_spaces, **common)["score"]
-        except UserError:
-            raise
-        except Exception as e:          # a setting that crashes the tuner scores PENALTY
-            score, err = PENALTY, f"{type(e).__name__}: {e}"
-        rows.append({"eval": len(rows) + 1, "score": score, "error": err,
-                     "wall_seconds": round(time.perf_counter() - t0, 3), **hp})
-        bar.update()
-        bar.set_postfix(best=f"{max(r['score'] for r in rows):.3f}")
-        return score
-
-    defaults = {k: hp.default for k, hp in table.items()}
-    try:
-        history = run_meta(meta, table, objective, evals, seed, x0=defaults)
-    finally:
-        bar.close()
-    best_i = int(np.argmax([s for _, s in history]))
-    best_hp, best_train = history[best_i]
-    default_train = history[0][1]
-    tcommon = dict(common, repeats=test_repeats or repeats)
-    best_test = evaluate_setting(tuner_name, best_hp, test_spaces, **tcommon)
-    default_test = best_test if best_i == 0 else \
-        evaluate_setting(tuner_name, defaults, test_spaces, **tcommon)
+    def cis(new, old, s):
+        return {ax: bootstrap_improvement(new[ax], old[ax], seed=s)
+                if not np.isnan(new[ax]).any() else None for ax in ("samples", "time", "both")}
+    full_hp = {**{k: h.default for k, h in TUNERS[tuner_name].HYPERPARAMETERS.items()}, **final}
     summary = {
-        "tuner": tuner_name, "meta": meta, "evals": int(evals), "n_evaluated": len(history),
-        "repeats": int(repeats), "test_repeats": int(tcommon["repeats"]), "budget": int(budget),
-        "seed": int(seed), "searched": list(table), "train": [str(s) for s in train_spaces],
+        "tuner": tuner_name, "meta": meta, "axis": axis, "evals": int(evals),
+        "run_budget": run_budget, "search_runs": int(search_runs),
+        "n_settings": len({tuple(sorted(map(repr, h["hparams"].items()))) for h in history}),
+        "repeats": int(repeats), "validate_repeats": int(validate_repeats),
+        "test_repeats": len(tseeds), "budget": int(budget), "seed": int(seed),
+        "searched": list(table), "train": [str(s) for s in train_spaces],
         "test": [str(s) for s in test_spaces],
-        "best_hparams": best_hp, "best_eval": best_i + 1, "best_train_score": best_train,
-        "best_test_score": best_test["score"], "best_test_score_std": best_test["score_std"],
-        "default_hparams": defaults, "default_train_score": default_train,
-        "default_test_score": default_test["score"],
-        "default_test_score_std": default_test["score_std"],
-        "train_improvement_pct": _improvement(best_train, default_train),
-        "test_improvement_pct": _improvement(best_test["score"], default_test["score"]),
-        "test_per_space": {s["space"]: {"best": s["score"], "default": d["score"]}
-                           for s, d in zip(best_test["per_space"], default_test["per_space"])},
-        "n_failed": sum(1 for r in rows if r["error"]),
+        "default_hparams": defaults, "incumbent_hparams": inc,
+        "incumbent_is_default": same, "kept": kept, "final_hparams": final,
+        "verdict": ("the tuned setting beat the defaults on the re-evaluation and is kept"
+                    if kept else "the search found nothing better than the defaults" if same
+                    else "the incumbent crashed on the re-evaluation: the defaults stand"
+                    if crashed else "the incumbent did not beat the defaults on the "
+                                    "re-evaluation: the defaults stand"),
+        "validate": {"incumbent": {ax: _nanmean(m) for ax, m in v_inc.items()},
+                     "defaults": {ax: float(m.mean()) for ax, m in v_def.items()}},
+        "test_scores": {"final": {ax: _nanmean(m) for ax, m in t_fin.items()},
+                        "incumbent": {ax: _nanmean(m) for ax, m in t_inc.items()},
+                        "defaults": {ax: float(m.mean()) for ax, m in t_def.items()}},
+        "test_final_vs_defaults": cis(t_fin, t_def, seed),
+        "test_incumbent_vs_defaults": cis(t_inc, t_def, seed),
+        # folder/name: held-out layers share file names across accelerators
+        "test_per_space": {f"{Path(p).parent.name}/{Path(p).name}": {
+            "incumbent": _nanmean(t_inc[axis][i]), "defaults": float(t_def[axis][i].mean())}
+            for i, p in enumerate(test.paths)},
+        "crashes": train.crashes + test.crashes,
+        "history": history,
         "wall_seconds": round(time.perf_counter() - t_start, 1)}
     if out_dir is not None:
-        summary["out"] = save_results(out_dir, rows, summary)
+        summary["out"] = save_results(out_dir, history, summary)
+        save_settings(Path(out_dir) / "settings.json", tuner_name, full_hp,
+                      tuned=kept, meta=meta, axis=axis, verdict=summary["verdict"],
+                      train=summary["train"])
+        summary["out"]["settings"] = str(Path(out_dir) / "settings.json")
     return summary
 
 
-def save_results(out_dir, rows: list[dict], summary: dict) -> dict:
-    """hpo.csv (one row per meta-evaluation), hpo.json (summary), hpo.png (score plot)."""
+def save_results(out_dir, history: list[dict], summary: dict) -> dict:
+    """hpo.csv (one row per evaluation the search made), hpo.json (summary), hpo.png."""
     import json
-    from pathlib import Path
 
     import matplotlib
     matplotlib.use("Agg")
@@ -321,25 +386,32 @@ def save_results(out_dir, rows: list[dict], summary: dict) -> dict:
     import pandas as pd
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    df = pd.DataFrame(rows)
-    df["best_so_far"] = df["score"].cummax()
+    df = pd.DataFrame([{k: v for k, v in h.items() if k != "hparams"} | h["hparams"]
+                       for h in history])
+    df["runs"] = df["pairs"].cumsum()
     paths = {"csv": str(out / "hpo.csv"), "json": str(out / "hpo.json"),
              "png": str(out / "hpo.png")}
     df.to_csv(paths["csv"], index=False)
-    Path(paths["json"]).write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    Path(paths["json"]).write_text(json.dumps({k: v for k, v in summary.items()
+                                               if k != "history"}, indent=2, default=float)
+                                   + "\n")
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(df["eval"], df["score"], "o", ms=3, alpha=0.6, label="setting (train score)")
-    ax.plot(df["eval"], df["best_so_far"], "-", label="best so far")
-    ax.axhline(summary["default_train_score"], ls=":", c="grey", label="defaults")
-    ax.set_xlabel("meta-evaluations")
-    ax.set_ylabel("aggregate score P (train)")
+    for how, g in df[df["score"].notna()].groupby("how"):
+        ax.plot(g["runs"], g["score"], "o", ms=3, alpha=0.5, label=how)
+    axis = summary["axis"]
+    ax.axhline(summary["validate"]["defaults"][axis], ls=":", c="grey",
+               label="defaults (re-evaluation)")
+    ax.axhline(summary["validate"]["incumbent"][axis], ls="--", c="k",
+               label="incumbent (re-evaluation)")
+    ax.set_xlabel("replayed runs")
+    ax.set_ylabel(f"score P, {axis} axis (train)")
     ax.set_title(f"{summary['tuner']} HPO with {summary['meta']}")
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(paths["png"], dpi=120)
     plt.close(fig)
     return paths
 
 
-__all__ = ["DEFAULT_SUBSET", "Dim", "PENALTY", "STRATEGIES", "dims_of", "hpo", "hpo_table",
+__all__ = ["Dim", "STRATEGIES", "TEST_SEEDS", "VALIDATE_SEEDS", "dims_of", "hpo", "hpo_table",
            "run_meta", "save_results"]

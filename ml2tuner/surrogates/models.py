@@ -14,8 +14,13 @@ def _booster_params(est, objective: str) -> dict:
 
 
 class _XGBBase(BaseEstimator):
+    """warm_rounds > 0: a refit on grown data continues boosting from the previous model with
+    this many new rounds instead of starting over (a tuner refits after every few samples, and
+    the per-round cost of XGBoost dominates replay); once the model holds 2 * n_estimators
+    trees, the next fit starts over, which bounds prediction cost and drift."""
+
     def __init__(self, n_estimators=100, max_depth=6, learning_rate=0.2, min_child_weight=1.0,
-                 subsample=1.0, n_jobs=1, random_state=0):
+                 subsample=1.0, n_jobs=1, random_state=0, warm_rounds=0):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.learning_rate = learning_rate
@@ -23,18 +28,33 @@ class _XGBBase(BaseEstimator):
         self.subsample = subsample
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.warm_rounds = warm_rounds
 
     def _dmatrix(self, X, y=None, weight=None):
         return xgb.DMatrix(np.asarray(X, dtype=np.float32), label=y, weight=weight, nthread=1)
 
     def _train(self, params, X, y, weight=None):
-        self.booster_ = xgb.train(params, self._dmatrix(X, y, weight),
-                                  num_boost_round=int(self.n_estimators))
-        self.n_features_in_ = np.asarray(X).shape[1]
+        # boosting rounds by hand: `xgb.train` copies the model it continues from and resets
+        # the booster's caches after every call, which costs more than the rounds themselves
+        # on a tuner's few hundred samples; the rounds are the same
+        n_feat = np.asarray(X).shape[1]
+        d = self._dmatrix(X, y, weight)
+        prev = getattr(self, "booster_", None)
+        warm = int(self.warm_rounds)
+        if (warm > 0 and prev is not None and getattr(self, "n_features_in_", None) == n_feat
+                and prev.num_boosted_rounds() + warm <= 2 * int(self.n_estimators)):
+            start, rounds = prev.num_boosted_rounds(), warm
+        else:
+            self.booster_ = xgb.Booster(params, [d])
+            start, rounds = 0, int(self.n_estimators)
+        for i in range(start, start + rounds):
+            self.booster_.update(d, i)
+        self.n_features_in_ = n_feat
         return self
 
     def _raw(self, X):
-        return self.booster_.predict(self._dmatrix(X))
+        # in-place prediction skips building a DMatrix per call (same trees, same numbers)
+        return self.booster_.inplace_predict(np.asarray(X, dtype=np.float32))
 
 
 class ValidityModel(ClassifierMixin, _XGBBase):
@@ -42,9 +62,10 @@ class ValidityModel(ClassifierMixin, _XGBBase):
     reweighted to balance them. With one class seen so far it predicts that class's rate."""
 
     def __init__(self, n_estimators=60, max_depth=4, learning_rate=0.3, min_child_weight=1.0,
-                 subsample=1.0, n_jobs=1, random_state=0, threshold=0.5, balance=True):
+                 subsample=1.0, n_jobs=1, random_state=0, threshold=0.5, balance=True,
+                 warm_rounds=0):
         super().__init__(n_estimators, max_depth, learning_rate, min_child_weight, subsample,
-                         n_jobs, random_state)
+                         n_jobs, random_state, warm_rounds)
         self.threshold = threshold
         self.balance = balance
 
@@ -76,9 +97,9 @@ class PerformanceModel(RegressorMixin, _XGBBase):
     """Model P: regresses log(cost) of valid configurations; `predict` returns cost."""
 
     def __init__(self, n_estimators=150, max_depth=6, learning_rate=0.2, min_child_weight=1.0,
-                 subsample=1.0, n_jobs=1, random_state=0):
+                 subsample=1.0, n_jobs=1, random_state=0, warm_rounds=0):
         super().__init__(n_estimators, max_depth, learning_rate, min_child_weight, subsample,
-                         n_jobs, random_state)
+                         n_jobs, random_state, warm_rounds)
 
     def fit(self, X, y):
         y = np.asarray(y, dtype=np.float64)
@@ -116,9 +137,9 @@ class AdvancedModel(PerformanceModel):
     when predicting (XGBoost's base margin, done by hand so the saved booster stays plain)."""
 
     def __init__(self, n_estimators=150, max_depth=6, learning_rate=0.2, min_child_weight=1.0,
-                 subsample=1.0, n_jobs=1, random_state=0, offset_col=None):
+                 subsample=1.0, n_jobs=1, random_state=0, warm_rounds=0, offset_col=None):
         super().__init__(n_estimators, max_depth, learning_rate, min_child_weight, subsample,
-                         n_jobs, random_state)
+                         n_jobs, random_state, warm_rounds)
         self.offset_col = offset_col
 
     def _offset(self, X) -> np.ndarray:

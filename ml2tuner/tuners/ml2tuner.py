@@ -20,12 +20,16 @@ from ..surrogates import AdvancedModel, PerformanceModel, ValidityModel, offset_
 from .base import Tuner
 
 XGB = dict(n_estimators=(10, 600), max_depth=(1, 12), eta=(0.01, 1.0))
+SA = ("explorer", ("sa",))
 
 
-def _xgb_hps(prefix, n, depth, eta, what):
-    return {f"{prefix}_n_estimators": HP(n, *XGB["n_estimators"], doc=f"{what}: boosting rounds"),
-            f"{prefix}_max_depth": HP(depth, *XGB["max_depth"], doc=f"{what}: tree depth"),
-            f"{prefix}_eta": HP(eta, *XGB["eta"], log=True, doc=f"{what}: learning rate")}
+def _xgb_hps(prefix, n, depth, eta, what, tunable=()):
+    return {f"{prefix}_n_estimators": HP(n, *XGB["n_estimators"], doc=f"{what}: boosting rounds",
+                                         tunable="n_estimators" in tunable),
+            f"{prefix}_max_depth": HP(depth, *XGB["max_depth"], doc=f"{what}: tree depth",
+                                      tunable="max_depth" in tunable),
+            f"{prefix}_eta": HP(eta, *XGB["eta"], log=True, doc=f"{what}: learning rate",
+                                tunable="eta" in tunable)}
 
 
 class ML2Tuner(Tuner):
@@ -41,10 +45,11 @@ class ML2Tuner(Tuner):
         "pool_factor": HP(3.0, 1.0, 10.0, doc="explorer returns pool_factor*(alpha+1)*N "
                                               "ranked candidates for V to filter"),
         "neighbour_top": HP(3, 0, 20, doc="unvisited one-knob neighbours of the best this many "
-                                          "measured configs join the candidates A ranks"),
-        "use_v": HP(True, choices=(True, False),
+                                          "measured configs join the candidates A ranks",
+                            tunable=False),
+        "use_v": HP(True, choices=(True, False), tunable=False,
                     doc="Model V screens candidates (False: the ablation without V)"),
-        "use_a": HP(True, choices=(True, False),
+        "use_a": HP(True, choices=(True, False), tunable=False,
                     doc="Model A re-ranks on hidden features (False: the ablation without A; "
                         "P ranks and nothing is compiled for features)"),
         "a_rank_compiled": HP(False, choices=(False, True),
@@ -52,27 +57,41 @@ class ML2Tuner(Tuner):
                                   "rounds and not yet measured (their compile is paid)"),
         "compile_filter": HP(True, choices=(True, False),
                              doc="drop candidates that fail to compile (seen while extracting "
-                                 "hidden features) without profiling them"),
+                                 "hidden features) without profiling them", tunable=False),
         "explorer": HP("auto", choices=("auto", "sa", "exhaustive"),
                        doc="simulated annealing over P, or scoring every unvisited config in "
                            "one batched prediction; auto: exhaustive up to 100k configs"),
-        "sa_iters": HP(500, 20, 2000, doc="simulated annealing: iterations"),
-        "sa_walkers": HP(128, 8, 512, doc="simulated annealing: parallel walkers"),
-        "sa_early_stop": HP(50, 5, 500, doc="simulated annealing: stop after this many "
-                                            "iterations without a new top candidate"),
+        # searched only when the explorer is 'sa' ('auto' uses them, as set, beyond 100k configs)
+        "sa_iters": HP(500, 20, 2000, log=True, doc="simulated annealing: iterations",
+                       condition=SA),
+        "sa_walkers": HP(128, 8, 512, log=True, doc="simulated annealing: parallel walkers",
+                         condition=SA),
+        "sa_early_stop": HP(50, 5, 500, log=True, doc="simulated annealing: stop after this many "
+                            "iterations without a new top candidate", condition=SA),
         "acquisition": HP("mean", choices=ACQUISITIONS,
                           doc="how P's predictions rank candidates: mean (exploit), or lcb / "
                               "ei over a bootstrap ensemble of P times V's validity "
                               "probability (no better on the GPU caches, at 5x the fits)"),
-        "ensemble": HP(5, 1, 16, doc="bootstrap copies of Model P behind lcb/ei"),
-        "kappa": HP(1.0, 0.0, 5.0, doc="lcb: weight of the ensemble spread"),
+        "ensemble": HP(5, 1, 16, doc="bootstrap copies of Model P behind lcb/ei",
+                       condition=("acquisition", ("lcb", "ei"))),
+        "kappa": HP(1.0, 0.0, 5.0, doc="lcb: weight of the ensemble spread",
+                    condition=("acquisition", ("lcb",))),
         "local_share": HP(0.3, 0.0, 1.0, doc="share of each model round taken from unvisited "
                                               "one-knob neighbours of the neighbour_top best "
                                               "configs (a trust region), ranked by the "
                                               "acquisition; spaces without a compiler"),
         **_xgb_hps("v", 60, 4, 0.3, "Model V"),
-        **_xgb_hps("p", 150, 6, 0.2, "Model P"),
+        **_xgb_hps("p", 150, 6, 0.2, "Model P", tunable=("n_estimators", "max_depth")),
         **_xgb_hps("a", 150, 6, 0.2, "Model A"),
+        # measured by benchmarks/replay_cost.py: refitting every second round saves ~30 % of
+        # the run time at no measurable score cost; warm-started boosting saves less and
+        # costs score, so it is off by default
+        "refit_every": HP(2, 1, 10, tunable=False,
+                          doc="refit V, P and A after every this many rounds (1: every round)"),
+        "warm_rounds": HP(0, 0, 200, tunable=False,
+                          doc="a refit continues boosting from the previous models with this "
+                              "many new rounds (0: refit from scratch); a model that reaches "
+                              "twice its boosting rounds is refit from scratch"),
     }
 
     def __init__(self, space, seed=0, **hparams):
@@ -84,14 +103,17 @@ class ML2Tuner(Tuner):
         self.hidden_names: list[str] | None = None
         self.v = ValidityModel(n_estimators=hp["v_n_estimators"], max_depth=hp["v_max_depth"],
                                learning_rate=hp["v_eta"], threshold=hp["v_threshold"],
-                               random_state=self.seed)
+                               random_state=self.seed, warm_rounds=hp["warm_rounds"])
         self.p = PerformanceModel(n_estimators=hp["p_n_estimators"], max_depth=hp["p_max_depth"],
-                                  learning_rate=hp["p_eta"], random_state=self.seed)
+                                  learning_rate=hp["p_eta"], random_state=self.seed,
+                                  warm_rounds=hp["warm_rounds"])
         self.a = AdvancedModel(n_estimators=hp["a_n_estimators"], max_depth=hp["a_max_depth"],
-                               learning_rate=hp["a_eta"], random_state=self.seed)
+                               learning_rate=hp["a_eta"], random_state=self.seed,
+                               warm_rounds=hp["warm_rounds"])
         self.ensemble: PerformanceEnsemble | None = None
         self.fitted = {"v": False, "p": False, "a": False}
         self._sa = None
+        self.n_updates = 0
         self.stats = {"compiled": 0, "compile_dropped": 0, "v_dropped": 0, "rounds": 0,
                       "a_rounds": 0}
 
@@ -289,6 +311,10 @@ class ML2Tuner(Tuner):
             if r.hidden:
                 self.hidden.setdefault(int(r.index), dict(r.hidden))
         if len(self.results) < min(self.hp["n_init"], 2):
+            return
+        self.n_updates += 1
+        # once V and P exist, refit only every `refit_every` rounds (XGBoost dominates run time)
+        if self.fitted["v"] and self.fitted["p"] and self.n_updates % self.hp["refit_every"]:
             return
         self.refit()
 

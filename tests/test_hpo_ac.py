@@ -1,0 +1,241 @@
+"""Algorithm configuration: the table as a ConfigSpace, common random numbers, racing
+strategies, the final re-evaluation, bootstrap CIs, crashes and settings files."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ConfigSpace import InCondition, OrdinalHyperparameter
+
+from ml2tuner.errors import UserError
+from ml2tuner.hparams import HP, load_settings, save_settings
+from ml2tuner.hpo import evaluate as ev
+from ml2tuner.hpo.ac import search
+from ml2tuner.hpo.configspace import canonical, searched, to_configspace, to_hparams
+from ml2tuner.hpo.meta import hpo
+from ml2tuner.hpo.objective import RunObjective
+from ml2tuner.hpo.stats import bootstrap_improvement
+from ml2tuner.tuners import TUNERS
+
+ROOT = Path(__file__).resolve().parents[1]
+C9 = str(ROOT / "traces" / "vta-zcu102" / "resnet18.C9.jsonl.gz")
+C10 = str(ROOT / "traces" / "vta-zcu102" / "resnet18.C10.jsonl.gz")
+C11 = str(ROOT / "traces" / "vta-zcu102" / "resnet18.C11.jsonl.gz")
+
+TABLE = {"mode": HP("a", choices=("a", "b")),
+         "k": HP(4, 1, 64, log=True, condition=("mode", ("b",))),
+         "lr": HP(0.1, 1e-3, 1.0, log=True),
+         "o": HP(2, choices=(1, 2, 4)),
+         "frozen": HP(7, 0, 10, tunable=False)}
+
+
+# ----- the table as a search space ---------------------------------------------------------------
+def test_configspace_from_table_has_structure():
+    t = searched(TABLE)
+    assert "frozen" not in t and set(t) == {"mode", "k", "lr", "o"}
+    cs = to_configspace(t, seed=1)
+    assert cs["k"].log and cs["lr"].log and isinstance(cs["o"], OrdinalHyperparameter)
+    conds = cs.conditions
+    assert len(conds) == 1 and isinstance(conds[0], InCondition)
+    assert conds[0].child.name == "k" and list(conds[0].values) == ["b"]
+    assert to_hparams(cs.get_default_configuration(), t) == {k: h.default for k, h in t.items()}
+    for c in cs.sample_configuration(50):
+        hp = to_hparams(c, t)
+        for k, h in t.items():
+            assert h.check(k, hp[k]) == hp[k]
+        if hp["mode"] == "a":          # inactive: no effect, so it takes its default
+            assert hp["k"] == 4
+        assert isinstance(hp["k"], int) and not isinstance(hp["o"], np.generic)
+
+
+def test_conditional_child_of_a_fixed_parent():
+    table = dict(TABLE, mode=HP("a", choices=("a", "b"), tunable=False))
+    assert "k" not in searched(table)          # its fixed parent switches it off
+    table = dict(TABLE, mode=HP("b", choices=("a", "b"), tunable=False))
+    assert "k" in searched(table) and not to_configspace(searched(table)).conditions
+    with pytest.raises(UserError, match="unknown hyperparameter"):
+        searched(TABLE, ["mode", "nope"])
+    with pytest.raises(ValueError, match="condition on unknown"):
+        searched({"x": HP(1, 0, 2, condition=("y", (1,)))})
+
+
+def test_ml2tuner_space_is_read_from_its_table():
+    table = TUNERS["ml2tuner"].HYPERPARAMETERS
+    t = searched(table)
+    assert set(t) == {n for n, h in table.items() if h.tunable}
+    cs = to_configspace(t)
+    sa = {n for n, h in table.items() if h.condition and h.condition[0] == "explorer"}
+    conditioned = {n for n, h in table.items() if h.condition}
+    assert sa and {c.child.name for c in cs.conditions} == conditioned & set(t)
+    # a new entry is picked up without naming it anywhere else
+    grown = dict(table, extra_knob=HP(0.5, 0.0, 1.0))
+    assert "extra_knob" in searched(grown) and "extra_knob" in to_configspace(searched(grown))
+
+
+# ----- settings files ----------------------------------------------------------------------------
+def test_settings_file_round_trip_and_refusals(tmp_path):
+    table = TUNERS["ml2tuner"].HYPERPARAMETERS
+    f = tmp_path / "s.json"
+    save_settings(f, "ml2tuner", {"batch_size": 5, "explorer": "sa"}, tuned=True)
+    assert load_settings(f, "ml2tuner", table) == {"batch_size": 5, "explorer": "sa"}
+    with pytest.raises(UserError, match="not 'random'"):
+        load_settings(f, "random", TUNERS["random"].HYPERPARAMETERS)
+    save_settings(f, "ml2tuner", {"batch_size": 0})
+    with pytest.raises(UserError, match="outside"):
+        load_settings(f, "ml2tuner", table)
+    f.write_text("{not json")
+    with pytest.raises(UserError, match="not a JSON settings file"):
+        load_settings(f, "ml2tuner", table)
+    f.write_text(json.dumps({"hparams": {}}))
+    with pytest.raises(UserError, match="not an ml2tuner settings file"):
+        load_settings(f, "ml2tuner", table)
+    with pytest.raises(UserError, match="not found"):
+        load_settings(tmp_path / "none.json", "ml2tuner", table)
+
+
+def test_replay_cli_loads_hp_file(tmp_path, capsys):
+    from ml2tuner import cli
+    f = tmp_path / "s.json"
+    save_settings(f, "ml2tuner", {"batch_size": 4})
+    rc = cli.main(["replay", "--cache", C11, "--budget", "12", "--repeats", "1",
+                   "--hp-file", str(f), "--hp", "epsilon=0.1", "--json"])
+    d = json.loads(capsys.readouterr().out)
+    assert rc == 0 and d["hparams"]["batch_size"] == 4 and d["hparams"]["epsilon"] == 0.1
+    assert "score_time" in d
+    rc = cli.main(["replay", "--cache", C11, "--hp-file", str(tmp_path / "no.json")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "not found" in err and len(err.strip().splitlines()) == 1
+
+
+# ----- scores on two axes ------------------------------------------------------------------------
+def test_stop_at_cutoff_keeps_both_axes():
+    hp = {"batch_size": 8}
+    full = ev.run_one(C11, "ml2tuner", hp, 3, 120)
+    cut = ev.run_one(C11, "ml2tuner", hp, 3, 120, stop_at_cutoff=True)
+    assert cut["score"] == full["score"] and cut["score_time"] == full["score_time"]
+    assert cut["n_measured"] <= full["n_measured"]
+    # the time axis charges every compile ML2Tuner asks for, so it can sit far below random
+    assert np.isfinite(full["score_time"]) and full["score_time"] <= 1.0
+
+
+# ----- bootstrap ---------------------------------------------------------------------------------
+def test_bootstrap_of_a_constant_shift_is_exact():
+    rng = np.random.default_rng(0)
+    old = rng.uniform(0.2, 0.8, (5, 7))
+    b = bootstrap_improvement(old + 0.1, old, n_boot=500)
+    assert b["diff"] == pytest.approx(0.1) and b["diff_ci"] == pytest.approx([0.1, 0.1])
+    assert b["pct"] == pytest.approx(100 * 0.1 / old.mean())
+    assert b["pct_ci"][0] < b["pct"] < b["pct_ci"][1]       # relative: the base varies
+    r = bootstrap_improvement(old, old + 0.1, n_boot=500)
+    assert r["diff_ci"] == pytest.approx([-0.1, -0.1])
+
+
+def test_bootstrap_ci_widens_with_noise_and_covers_zero_for_noise():
+    rng = np.random.default_rng(1)
+    old = rng.uniform(0.4, 0.6, (6, 20))
+    noisy = old + rng.normal(0, 0.2, old.shape)
+    b = bootstrap_improvement(noisy, old, n_boot=2000)
+    assert b["diff_ci"][0] < 0 < b["diff_ci"][1]
+    with pytest.raises(ValueError):
+        bootstrap_improvement(old, old[:, :3])
+
+
+# ----- a fake, fast tuner run: score = quality of the setting + seed noise -----------------------
+def _fake_quality(hp):
+    return 0.5 - 0.01 * abs(hp["batch_size"] - 20) - 0.3 * (hp["explorer"] == "sa")
+
+
+@pytest.fixture
+def fake_runs(monkeypatch):
+    seen = []
+
+    def fake(path, tuner, hp, seed, budget, n_points=20, stop_at_cutoff=False, objective=None):
+        seen.append((path, dict(hp), seed))
+        if hp["batch_size"] == 13:
+            raise RuntimeError("boom at 13")
+        noise = np.random.default_rng(seed).normal(0, 0.1)
+        s = _fake_quality(hp) + noise + (0.2 if path.endswith("C9.jsonl.gz") else 0.0)
+        return {"score": s, "score_time": s}
+    monkeypatch.setattr(ev, "run_one", fake)
+    return seen
+
+
+def test_common_random_numbers_and_caching(fake_runs):
+    obj = RunObjective("ml2tuner", [C9, C10], budget=50, seed=4)
+    a, b = {"batch_size": 5, "explorer": "auto"}, {"batch_size": 9, "explorer": "auto"}
+    obj.values([(a, 0, 0), (a, 1, 3), (b, 0, 0), (b, 1, 3)])
+    seeds = {(Path(p).name, h["batch_size"]): s for p, h, s in fake_runs}
+    assert seeds[("resnet18.C9.jsonl.gz", 5)] == seeds[("resnet18.C9.jsonl.gz", 9)]
+    assert seeds[("resnet18.C10.jsonl.gz", 5)] == seeds[("resnet18.C10.jsonl.gz", 9)]
+    assert seeds[("resnet18.C9.jsonl.gz", 5)] != seeds[("resnet18.C10.jsonl.gz", 5)]
+    obj.values([(a, 0, 0), (b, 1, 3)])
+    assert obj.n_runs == 4 == len(fake_runs)                 # cached, not rerun
+
+
+def test_a_crash_is_reported_with_its_setting(fake_runs):
+    obj = RunObjective("ml2tuner", [C10], budget=50, seed=0)
+    bad = {"batch_size": 13, "explorer": "auto"}
+    assert obj.values([(bad, 0, 0)]) == [None] and obj.mean(bad, range(1)) is None
+    assert obj.crashes == [{"hparams": bad, "space": str(Path(C10).resolve()),
+                            "error": "RuntimeError: boom at 13"}]
+
+
+SMALL = {"batch_size": HP(10, 1, 40), "explorer": HP("auto", choices=("auto", "sa"))}
+
+
+@pytest.mark.parametrize("meta", ["smac", "tpe", "random", "dual_annealing"])
+def test_strategies_spend_their_run_budget_and_improve(fake_runs, meta):
+    obj = RunObjective("ml2tuner", [C9, C10, C11], budget=50, seed=2)
+    defaults = {"batch_size": 10, "explorer": "auto"}
+    inc, hist = search(meta, obj, SMALL, repeats=2, run_budget=120, seed=0, defaults=defaults)
+    assert hist[0]["hparams"] == defaults
+    assert obj.n_runs <= 120 + 3 * 2
+    assert _fake_quality(inc) > _fake_quality(defaults)
+    if meta == "tpe":
+        assert any(h["how"] == "pruned" for h in hist)       # successive halving at work
+
+
+def test_hpo_keeps_the_defaults_when_the_incumbent_loses(fake_runs, monkeypatch, tmp_path):
+    from ml2tuner.hpo import ac
+    worse = {"batch_size": 2, "explorer": "auto"}
+    monkeypatch.setattr(ac, "search", lambda *a, **k: (worse, [
+        {"eval": 1, "hparams": worse, "score": 0.9, "pairs": 1, "how": "run"}]))
+    d = hpo("ml2tuner", [C9], [C10, C11], "smac", evals=1, repeats=1, budget=20,
+            names=["batch_size", "explorer"], out_dir=tmp_path, progress=False)
+    assert not d["kept"] and d["final_hparams"] == {"batch_size": 10, "explorer": "auto"}
+    assert "defaults stand" in d["verdict"]
+    assert d["test_final_vs_defaults"]["time"]["diff"] == 0.0
+    assert d["test_incumbent_vs_defaults"]["time"]["diff"] < 0
+    s = json.loads((tmp_path / "settings.json").read_text())
+    assert s["tuned"] is False and s["hparams"]["batch_size"] == 10
+
+
+def test_hpo_keeps_a_winner_and_writes_its_settings(fake_runs, monkeypatch, tmp_path, capsys):
+    from ml2tuner.hpo.cli import format_hpo
+    d = hpo("ml2tuner", [C9, C10], [C11], "smac", evals=10, repeats=2, budget=20,
+            names=["batch_size", "explorer"], out_dir=tmp_path, progress=False,
+            validate_repeats=20, test_repeats=20)
+    assert d["kept"] and d["final_hparams"] == d["incumbent_hparams"]
+    assert _fake_quality(d["final_hparams"]) > _fake_quality(d["default_hparams"])
+    c = d["test_final_vs_defaults"]["time"]
+    assert c["pct"] > 0 and c["pct_ci"][0] > 0
+    table = TUNERS["ml2tuner"].HYPERPARAMETERS
+    assert load_settings(tmp_path / "settings.json", "ml2tuner", table)["batch_size"] == \
+        d["final_hparams"]["batch_size"]
+    text = format_hpo(d)
+    assert "kept" in text and "95 % CI" in text
+
+
+def test_hpo_reports_crashes(fake_runs, monkeypatch, tmp_path):
+    from ml2tuner.hpo import ac
+    crashy = {"batch_size": 13, "explorer": "auto"}
+    monkeypatch.setattr(ac, "search", lambda *a, **k: (crashy, []))
+    d = hpo("ml2tuner", [C9], [C10], "tpe", evals=1, repeats=1, budget=20,
+            names=["batch_size", "explorer"], progress=False, validate_repeats=2)
+    assert not d["kept"] and "crashed" in d["verdict"]
+    assert d["crashes"] and d["crashes"][0]["hparams"] == crashy
+    assert "boom at 13" in d["crashes"][0]["error"]
+
+
+def test_canonical_fills_defaults():
+    assert canonical(SMALL, {"batch_size": 3}) == {"batch_size": 3, "explorer": "auto"}
