@@ -23,11 +23,20 @@ demo: $(STAMP)
 # Run after any change to the accelerator model (ml2tuner/accel/); every figure rests on them.
 ACCELS := vta-1x16 vta-zcu102
 LAYERS := C2 C3 C4 C5 C6 C7 C8 C9 C10 C11
+# conv layers outside ResNet-18, kept out of the bundles (held-out data for HPO)
+HELDOUT := alexnet.conv4=conv2d:H=13,W=13,IC=256,OC=384,K=3,pad=1,stride=1 \
+  resnet50.res2_expand=conv2d:H=56,W=56,IC=64,OC=256,K=1,pad=0,stride=1 \
+  resnet50.res4_reduce=conv2d:H=14,W=14,IC=1024,OC=256,K=1,pad=0,stride=1 \
+  yolov3.conv52=conv2d:H=52,W=52,IC=128,OC=256,K=3,pad=1,stride=1
 data: $(STAMP)
 	for a in $(ACCELS); do for l in $(LAYERS); do \
 	  rm -f traces/$$a/resnet18.$$l.jsonl.gz; \
 	  $(BIN)/ml2tuner bruteforce --quiet --accel $$a --workload resnet18.$$l \
 	    --out traces/$$a/resnet18.$$l.jsonl.gz || exit 1; done; done
+	for a in $(ACCELS); do for w in $(HELDOUT); do \
+	  name=$${w%%=*}; spec=$${w#*=}; rm -f traces/heldout/$$a/$$name.jsonl.gz; \
+	  $(BIN)/ml2tuner bruteforce --quiet --accel $$a --workload $$spec \
+	    --out traces/heldout/$$a/$$name.jsonl.gz || exit 1; done; done
 	for a in $(ACCELS); do rm -rf models/$$a; \
 	  $(BIN)/ml2tuner train --traces traces/$$a/*.jsonl.gz --out models/$$a || exit 1; done
 
