@@ -1,4 +1,4 @@
-"""Few-shot transfer on ResNet-18 C2..C11, leave-one-layer-out, on both accelerators (issue 5).
+"""Few-shot transfer on ResNet-18 C2..C11, leave-one-layer-out, on both accelerators.
 
 For each held-out layer a bundle is trained on the traces of the *other* layers (both
 accelerators) and the Gaussian-copula prior is fitted on the same traces. Each initial design is
@@ -16,7 +16,7 @@ a ranked list of configurations of the held-out task:
 Reported per design: best of the first k (k = 1, 5, 10) as a fraction of the layer optimum
 (performance = 1/cost); samples to reach 95 % of the optimum when the ranked list is measured
 in order and then *uniform random unvisited configs continue* (exact expectation); invalid
-configurations among the first 10; for gc, the budget estimate of DESIGN §5 against the samples
+configurations among the first 10; for gc, the copula paper's budget estimate against the samples
 the list actually needed to reach an ideal (top-10 %-of-space) configuration.
 With --tuner-budget B > 0, ML2Tuner itself is also run (replay, B trials, --seeds seeds) cold,
 warm-started from the bundle, and from the gc design (its n_init samples), and the same

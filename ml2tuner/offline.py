@@ -1,4 +1,4 @@
-"""Offline surrogate training and evaluation across recorded traces (DESIGN §5, issue 5).
+"""Offline surrogate training and evaluation across recorded traces.
 
 One model spans tasks: every row is a measured configuration, its features are
 

@@ -1,5 +1,5 @@
-"""Transfer to a new task: Gaussian-copula prior and its budget estimate (DESIGN §5;
-Randall et al., "Transfer-learning-based autotuning using Gaussian copula", ICS 2023).
+"""Transfer to a new task: Gaussian-copula prior and its budget estimate (Randall et al.,
+"Transfer-learning-based autotuning using Gaussian copula", ICS 2023).
 
 The copula is fitted on the top quantile (30 %) of the valid configurations of each source
 trace: one column per knob of the new space, the source task descriptors (conditioning

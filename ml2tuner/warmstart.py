@@ -1,4 +1,4 @@
-"""Start ML2Tuner from what earlier tasks learned (issue 5).
+"""Start ML2Tuner from what earlier tasks learned.
 
 `warm_start(tuner, bundle, task)` installs the bundle's V, P and A (bound to the tuner's space
 and the new task's descriptor) as the tuner's models, so the very first round is model-driven
@@ -132,8 +132,8 @@ def warm_start(tuner, model, task=None, prior_samples: float = 50.0):
 def set_initial_design(tuner, indices) -> None:
     """Measure `indices` (best first) before any random pick of the tuner.
 
-    Uses ML2Tuner's `initial_design` list when it has one (the hook asked for in the issue-5
-    report); otherwise wraps this instance's `_random_valid` so that it serves the queue first,
+    Uses ML2Tuner's `initial_design` list when it has one (the hook for a transfer
+    prior); otherwise wraps this instance's `_random_valid` so that it serves the queue first,
     skipping visited and known-invalid configurations and those that fail to compile.
     """
     from .errors import UserError

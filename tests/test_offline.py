@@ -1,4 +1,4 @@
-"""Offline training, model bundles, evaluation and warm start (issue 5)."""
+"""Offline training, model bundles, evaluation and warm start."""
 import gzip
 import json
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Gaussian-copula prior and the hypergeometric budget estimate (issue 5, DESIGN §5)."""
+"""Gaussian-copula prior and the hypergeometric budget estimate (arXiv 2401.04669)."""
 import json
 import math
 from pathlib import Path
