@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,tvm]'
+	$(BIN)/pip install -q -e '.[test,tvm,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
