@@ -23,7 +23,11 @@ With `search.ML2SearchStrategy` the evolution is steered by `proposal_model()` (
 the (alpha+1)·N -> V -> A selection happens in `ML2Models.select`.
 
 Failures only reach update() through `callback.UpdateCostModelAll`; TVM's default
-UpdateCostModel callback drops build failures before calling update().
+UpdateCostModel callback drops build failures before calling update(). A batch in which every
+build timed out is skipped with a warning (a broken builder, not bad candidates).
+`ML2CostModel(model_dir=DIR)` warm-starts from a bundle (from `save()`, `tvm-tune --save-model`
+or `ml2tuner train` on TVM traces): its rows stay in the training data, so new tasks are fitted
+together with the old ones.
 
 save(path)/load(path): `path` is a model bundle (`ml2tuner.surrogates.bundle`): manifest.json,
 v.json/p.json/a.json (XGBoost's JSON model format, sha256-checked, with the feature names
@@ -44,7 +48,7 @@ import numpy as np
 from ..errors import UserError
 from ..measure import Status
 from ._env import require_tvm
-from .callback import classify
+from .callback import all_builds_timed_out, classify, warn_build_timeouts
 from .features import (HIDDEN_WIDTH, VISIBLE_WIDTH, hidden_matrix, hidden_names, visible_matrix,
                        visible_names)
 
@@ -292,10 +296,14 @@ class ML2CostModel(PyCostModel):
     """MetaSchedule cost model running ML2Tuner's V -> P -> A cascade (see module doc)."""
 
     def __init__(self, *, seed: int = 0, shortlist: int | None = 32, v_threshold: float = 0.5,
-                 warmup: int = 8, n_jobs: int = 1, model_factory=make_models):
+                 warmup: int = 8, n_jobs: int = 1, model_factory=make_models,
+                 model_dir=None):
         self.core = ML2Models(seed=seed, shortlist=shortlist, v_threshold=v_threshold,
                               warmup=warmup, n_jobs=n_jobs, model_factory=model_factory)
+        if model_dir is not None:
+            self.core.load(model_dir)
         self.last = None     # the last predict()'s details (p_valid, p, a, shortlist, score)
+        self.skipped_timeout_batches = 0
         self.timing = {"predict_s": 0.0, "predict_calls": 0, "predicted": 0, "update_s": 0.0,
                        "update_calls": 0}
 
@@ -310,6 +318,10 @@ class ML2CostModel(PyCostModel):
         if len(candidates) != len(results):
             raise ValueError("update(): candidates and results differ in length")
         if not candidates:
+            return
+        if all_builds_timed_out(results):    # the builder is broken, not the candidates
+            self.skipped_timeout_batches += 1
+            warn_build_timeouts(len(results))
             return
         t0 = time.perf_counter()
         valid, cost = [], []
