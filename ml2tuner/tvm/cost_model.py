@@ -233,8 +233,9 @@ class ML2Models:
                 "groups": self.groups, "valid_rate": self.valid_rate, "data": "data.npz",
                 "n_rows": int(len(self.valid)), "n_valid": self.n_valid}
 
-    def save(self, path) -> dict:
-        """Write the model bundle (see the module doc); return its manifest."""
+    def save(self, path, extra_meta: dict | None = None) -> dict:
+        """Write the model bundle (see the module doc); return its manifest. `extra_meta` goes
+        into the manifest as is (e.g. the traces a bundle was trained on)."""
         from ..surrogates.bundle import FORMAT as BUNDLE_FORMAT
         from ..surrogates.bundle import MANIFEST, SCHEMA_VERSION, save_bundle
         d = Path(path)
@@ -243,7 +244,7 @@ class ML2Models:
         np.savez(d / "data.npz", vis=self.vis, hid=self.hid, valid=self.valid, cost=self.cost,
                  group=self.group)
         meta = {"features": feature_names(), "v_threshold": self.v_threshold,
-                "backend": "tvm-meta-schedule", STATE_KEY: self._state()}
+                "backend": "tvm-meta-schedule", STATE_KEY: self._state(), **(extra_meta or {})}
         if self.models["V"] is not None and self.models["P"] is not None:
             return save_bundle(d, self.models["V"], self.models["P"], self.models["A"], meta)
         # not trained yet: a manifest in the bundle's format listing no models; load() refits
