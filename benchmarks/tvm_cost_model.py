@@ -1,7 +1,7 @@
 """ML2Tuner's cost model vs MetaSchedule's default XGB cost model vs random, on real TVM.
 
-Tasks: the two largest distinct 3x3 convolutions of the shipped ResNet-18-style model
-(`ml2tuner.tvm.models`, fused with bias/ReLU/residual add as MetaSchedule extracts them) and two
+Tasks: the largest 3x3 convolution(s) of the shipped ResNet-18-style model (`--convs`,
+`ml2tuner.tvm.models`, fused with bias/ReLU/residual add as MetaSchedule extracts them) and two
 operators (a 128^3 matmul and a dense layer). Every (task, seed) is tuned by each tuner with the
 same budget, builder (make_builder), runner and EvolutionarySearch settings, back to back in this
 one process, so each comparison is a ratio measured under the same machine load:
@@ -17,14 +17,15 @@ Reported: best latency vs trials (curves, PNG), best latency at half and at the 
 (geometric mean over tasks and seeds of ml2/xgb and random/xgb, paired by task and seed), trials
 each tuner needs to reach the XGB model's final latency (median over seeds of XGB's best at the
 full budget, the lower median for an even count), and tuning wall time split into build, run, cost-model and other (search) time.
-Transfer: a bundle trained with `ml2tuner train`'s TVM path on the ml2 traces of the other three
-tasks warm-starts ML2CostModel on the held-out convolution; trials to reach the cold ml2 run's
+Transfer: a bundle trained with `ml2tuner train`'s TVM path on the ml2 traces of the other
+tasks warm-starts ML2CostModel on the held-out last operator (the dense layer); trials to reach the cold ml2 run's
 final latency, warm vs cold.
 
 Target (checked, exit 1 on a miss): ml2's geometric-mean best latency at the full budget <= xgb's
 (ratio <= 1.0) and ml2 reaches xgb's final latency in >= 1.2x fewer trials on most tasks.
 
-    PYTHONPATH=. python benchmarks/tvm_cost_model.py [--budget 64] [--seeds 0,1,2] [--quick]
+    PYTHONPATH=. python benchmarks/tvm_cost_model.py [--budget 32] [--seeds 0,1,2] [--convs 1]
+                                                     [--quick]
 Writes benchmarks/results/tvm_cost_model{_quick}.{txt,json,png}.
 """
 import argparse
@@ -112,6 +113,9 @@ def main(argv=None):
                          "search, not the builds, dominates the time at 256)")
     ap.add_argument("--quick", action="store_true",
                     help="a smoke run: budget 8, seeds 0,1, two small operators")
+    ap.add_argument("--convs", type=int, default=1,
+                    help="conv tasks of the model, largest first (default 1: on 2 shared cores "
+                         "a 32-trial conv run takes ~4 min, mostly builds)")
     ap.add_argument("--no-transfer", action="store_true")
     a = ap.parse_args(argv)
     from ml2tuner.tvm import require_tvm
@@ -121,7 +125,7 @@ def main(argv=None):
     from ml2tuner.tvm.trace_training import train_tvm
     from ml2tuner.tvm.tune import tvm_tune
     budget, seeds = a.budget, [int(s) for s in a.seeds.split(",")]
-    ops, convs = OPERATORS, conv_tasks(2)
+    ops, convs = OPERATORS, conv_tasks(a.convs)
     transfer = not a.no_transfer
     if a.quick:
         budget, seeds, convs = 8, [0, 1], []
@@ -219,11 +223,11 @@ def main(argv=None):
 
     # ----- transfer: bundle from the other tasks' ml2 traces -> held-out conv ---------------------
     if transfer and len(names) >= 2:
-        held = names[0]
+        held = names[-1]             # the last operator: a new task for the bundle
         others = [r["trace"] for r in runs if r["tuner"] == "ml2" and r["task"] != held]
         bundle = work / "bundle"
         train_tvm(others, bundle)
-        warm = [run(held, tasks[0][1], "ml2", s, load_model_dir=bundle) for s in seeds]
+        warm = [run(held, tasks[-1][1], "ml2", s, load_model_dir=bundle) for s in seeds]
         for r in warm:
             r["tuner"] = "ml2-warm"
         cold_final = statistics.median_low(pick(held, "ml2", s)["best_s"] for s in seeds)

@@ -69,8 +69,9 @@ def train_tvm(trace_paths, out_dir, *, seed: int = 0) -> dict:
     hnames = hidden_names()
     core = ML2Models(seed=seed, warmup=2)
     info, n_hidden = [], 0
+    rows = []             # (task key, visible, hidden, valid, cost), in measurement order
     for path in trace_paths:
-        groups: dict = {}
+        keys = set()
         n = nv = 0
         for _, rec in iter_records(path):
             if rec.get("record") != "measure":
@@ -79,17 +80,23 @@ def train_tvm(trace_paths, out_dir, *, seed: int = 0) -> dict:
             ok = rec.get("status") == "ok" and rec.get("cost") is not None
             hid = rec.get("hidden") or {}
             n_hidden += bool(hid)
-            row = groups.setdefault(key, ([], [], [], []))
-            row[0].append(visible_from_config(rec.get("config") or {}, VISIBLE_WIDTH))
-            row[1].append([float(hid.get(h, np.nan)) for h in hnames] if hid
-                          else np.full(HIDDEN_WIDTH, np.nan))
-            row[2].append(ok)
-            row[3].append(float(rec["cost"]) if ok else np.nan)
+            rows.append((key, visible_from_config(rec.get("config") or {}, VISIBLE_WIDTH),
+                         [float(hid.get(h, np.nan)) for h in hnames] if hid
+                         else np.full(HIDDEN_WIDTH, np.nan),
+                         ok, float(rec["cost"]) if ok else np.nan))
+            keys.add(key)
             n += 1
             nv += ok
-        for key, (vis, hid, valid, cost) in groups.items():
-            core.add(key, np.array(vis), np.array(hid), valid, cost)
-        info.append({"path": str(path), "n": n, "n_valid": nv, "tasks": len(groups)})
+        info.append({"path": str(path), "n": n, "n_valid": nv, "tasks": len(keys)})
+    i = 0
+    while i < len(rows):              # runs of one task, so the rows keep the trace's order
+        j = i
+        while j < len(rows) and rows[j][0] == rows[i][0]:
+            j += 1
+        chunk = rows[i:j]
+        core.add(rows[i][0], np.array([r[1] for r in chunk]), np.array([r[2] for r in chunk]),
+                 [r[3] for r in chunk], [r[4] for r in chunk])
+        i = j
     if core.n_valid < 2:
         raise UserError(f"the traces hold {core.n_valid} valid measurement(s); Model P needs "
                         "at least 2")
