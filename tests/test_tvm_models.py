@@ -69,7 +69,7 @@ def mlp(tmp_path_factory):
     wd = tmp_path_factory.mktemp("mlp") / "work"
     kw = dict(population_size=64, min_repeat_ms=10, time_tasks=True)
     first = tune_model("mlp", 24, work_dir=wd, **kw)      # 3 tasks x one batch of 8
-    again = tune_model("mlp", 16, work_dir=wd, time_tasks=False)
+    again = tune_model("mlp", 16, work_dir=wd, time_tasks=False)     # reuses, tunes nothing
     resumed = tune_model("mlp", 8, work_dir=wd, resume=True, **{**kw, "time_tasks": False})
     return {"wd": wd, "first": first, "again": again, "resumed": resumed}
 
@@ -98,6 +98,18 @@ def test_second_call_reuses_the_database_and_resume_continues(mlp):
     assert len(lines) == 1 + 32                      # one header, the resumed run appended
     head = json.loads(lines[0])
     assert head["space"]["name"].startswith("tvm:") and len(head["tasks"]) == 3
+
+
+@needs_tvm
+def test_cli_model_reuses_the_work_dir(mlp, capsys):
+    assert cli_main(["tvm-tune", "--model", "mlp", "--work-dir", str(mlp["wd"])]) == 0
+    out = capsys.readouterr().out
+    assert "model mlp: 3 tasks, 0 new trials" in out and "reused 32 records" in out
+    assert "end-to-end latency: untuned" in out and out.count("fused_matmul") == 3
+    assert cli_main(["tvm-tune", "--model", "mlp", "--work-dir", str(mlp["wd"]), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert d["untuned_latency"] > 0 and d["tuned_latency"] > 0 and len(d["tasks"]) == 3
+    assert d["trials_run"] == 0 and d["records"] == 32
 
 
 @needs_tvm
