@@ -42,6 +42,7 @@ from _data import RESULTS, write_result  # noqa: E402
 
 OPERATORS = ["matmul:M=128,N=128,K=128", "dense:B=16,I=512,O=256"]
 TUNERS = ["ml2", "xgb", "random"]
+VARIANTS = {"ml2-va": dict(cost_model="ml2", proposal="va")}  # opt-in (--tuners): A steers
 
 
 def geomean(xs):
@@ -117,6 +118,11 @@ def main(argv=None):
                     help="conv tasks of the model, largest first (default 1: on 2 shared cores "
                          "a 32-trial conv run takes ~4 min, mostly builds)")
     ap.add_argument("--no-transfer", action="store_true")
+    ap.add_argument("--tuners", default=",".join(TUNERS),
+                    help=f"comma-separated, of {', '.join(TUNERS + list(VARIANTS))}; "
+                         "must include ml2 and xgb")
+    ap.add_argument("--operators", default=";".join(OPERATORS), help="';'-separated specs")
+    ap.add_argument("--tag", default="", help="suffix of the result files")
     a = ap.parse_args(argv)
     from ml2tuner.tvm import require_tvm
     require_tvm()
@@ -125,7 +131,12 @@ def main(argv=None):
     from ml2tuner.tvm.trace_training import train_tvm
     from ml2tuner.tvm.tune import tvm_tune
     budget, seeds = a.budget, [int(s) for s in a.seeds.split(",")]
-    ops, convs = OPERATORS, conv_tasks(a.convs)
+    tuners = [t for t in a.tuners.split(",") if t]
+    if "ml2" not in tuners or "xgb" not in tuners or \
+            any(t not in TUNERS and t not in VARIANTS for t in tuners):
+        ap.error(f"--tuners must include ml2 and xgb, of {TUNERS + list(VARIANTS)}")
+    ops = [o for o in a.operators.split(";") if o]
+    convs = conv_tasks(a.convs)
     transfer = not a.no_transfer
     if a.quick:
         budget, seeds, convs = 8, [0, 1], []
@@ -142,7 +153,8 @@ def main(argv=None):
 
     def run(name, mod, tuner, seed, **kw):
         trace = work / f"{tuner}-{len(runs)}.jsonl" if tuner == "ml2" else None
-        r = tvm_tune(mod, budget, seed=seed, cost_model=tuner, task_name=name,
+        kw = {"cost_model": tuner, **VARIANTS.get(tuner, {}), **kw}
+        r = tvm_tune(mod, budget, seed=seed, task_name=name,
                      population_size=a.population, min_repeat_ms=50, trace_path=trace, **kw)
         row = {"task": name, "tuner": tuner, "seed": seed, "best_s": r["best_latency_s"],
                "curve": r["curve"], "failures": r["trials"] - r["n_ok"], "trials": r["trials"],
@@ -155,14 +167,14 @@ def main(argv=None):
         return row
 
     t_start = time.perf_counter()
-    out(f"# {len(tasks)} tasks x {len(TUNERS)} tuners x {len(seeds)} seeds, budget {budget} "
+    out(f"# {len(tasks)} tasks x {len(tuners)} tuners x {len(seeds)} seeds, budget {budget} "
         f"trials per task (8 per batch, population {a.population}); llvm, 2 cores; no build "
         f"limit; load average at start {os.getloadavg()[0]:.1f}")
     out(f"{'task':40s} {'tuner':10s} {'seed':>4s} {'best us':>9s} {'fail':>7s} {'tune s':>7s} "
         f"{'build':>7s} {'run':>6s} {'model':>6s} {'other':>6s}")
     for name, mod in tasks:
         for seed in seeds:
-            for tuner in TUNERS:
+            for tuner in tuners:
                 runs.append(run(name, mod, tuner, seed))
 
     # ----- summary ------------------------------------------------------------------------------
@@ -176,7 +188,7 @@ def main(argv=None):
     summary = {"ratios": {}, "trials_to_xgb_final": {}, "time_split": {}}
     out()
     out("best latency, geometric mean over tasks and seeds of the paired ratio to xgb:")
-    for t in TUNERS:
+    for t in tuners:
         for n in (half, budget):
             g = geomean([best_at(pick(task, t, s), n) / best_at(pick(task, "xgb", s), n)
                          for task in names for s in seeds])
@@ -190,7 +202,7 @@ def main(argv=None):
     for task in names:
         target = statistics.median_low(pick(task, "xgb", s)["best_s"] for s in seeds)
         per = {t: [trials_to_reach(pick(task, t, s)["curve"], target) for s in seeds]
-               for t in TUNERS}
+               for t in tuners}
         med = {t: median_trials(v) for t, v in per.items()}
         ratio = (med["xgb"] / med["ml2"]) if med["ml2"] and med["xgb"] else (
             math.inf if med["ml2"] and not med["xgb"] else None)
@@ -199,14 +211,14 @@ def main(argv=None):
         summary["trials_to_xgb_final"][task] = {"target_s": target, "per_seed": per,
                                                 "median": med, "xgb_over_ml2": ratio}
         fmt = {t: ("-" if m is None else f"{m:g}") for t, m in med.items()}
-        out(f"  {task[:40]:40s} target {target * 1e6:8.1f} us  ml2 {fmt['ml2']:>4s}  xgb "
-            f"{fmt['xgb']:>4s}  random {fmt['random']:>4s}  xgb/ml2 "
-            f"{'-' if ratio is None else f'{ratio:.2f}x'}")
+        out(f"  {task[:40]:40s} target {target * 1e6:8.1f} us  "
+            + "  ".join(f"{t} {fmt[t]:>4s}" for t in tuners)
+            + f"  xgb/ml2 {'-' if ratio is None else f'{ratio:.2f}x'}")
     summary["tasks_with_1.2x_fewer_trials"] = wins
     out()
     out("tuning wall time split (sum over tasks and seeds), and ratio of tune time to xgb's:")
     xgb_tune = sum(r["tune_s"] for r in runs if r["tuner"] == "xgb")
-    for t in TUNERS:
+    for t in tuners:
         rs = [r for r in runs if r["tuner"] == t]
         sp = {k: sum(r["time_split"][k] for r in rs) for k in ("build_s", "run_s", "model_s",
                                                                "other_s")}
@@ -258,15 +270,15 @@ def main(argv=None):
         f"most tasks ({wins}/{len(names)}): {'MET' if ok_trials else 'MISSED'}")
     out(f"total wall {total:.0f} s; load average at end {os.getloadavg()[0]:.1f} (other jobs "
         f"share the 2 cores; all comparisons above are ratios within this run)")
-    stem = "tvm_cost_model" + ("_quick" if a.quick else "")
+    stem = "tvm_cost_model" + ("_quick" if a.quick else "") + (f"_{a.tag}" if a.tag else "")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    plot(RESULTS / f"{stem}.png", runs, names, TUNERS + (["ml2-warm"] if transfer else []),
+    plot(RESULTS / f"{stem}.png", runs, names, tuners + (["ml2-warm"] if transfer else []),
          budget)
     for r in runs:
         r.pop("trace", None)
     write_result(stem, "\n".join(lines), {
         "benchmark": "tvm_cost_model", "budget": budget, "seeds": seeds, "tasks": names,
-        "tuners": TUNERS, "population": a.population, "summary": summary, "runs": runs,
+        "tuners": tuners, "population": a.population, "summary": summary, "runs": runs,
         "total_wall_s": round(total, 1), "cpu_count": os.cpu_count()})
     return 0 if (ok_latency and ok_trials) or a.quick else 1
 

@@ -163,7 +163,8 @@ class ML2Models:
     def score(self, vis: np.ndarray, hidden_fn, mode: str = "cascade") -> dict:
         """Scores of candidates given their visible features; `hidden_fn(idx)` returns the
         hidden features of the candidates at positions idx (called once, on the shortlist).
-        mode "cascade": V·P, then A on the shortlist; "vp": V·P only (no hidden features)."""
+        mode "cascade": V·P, then A on the shortlist; "vp": V·P only (no hidden features);
+        "va": V·A on every candidate (hidden features for all; V·P until A is trained)."""
         n = len(vis)
         pv = self.p_valid(vis)
         out = {"p_valid": pv, "p": None, "a": None, "shortlist": np.empty(0, dtype=np.int64)}
@@ -176,7 +177,13 @@ class ML2Models:
         gate = self._gate(pv)
         final = gate * p
         k = n if self.shortlist is None else min(n, int(self.shortlist))
-        if mode == "cascade" and self.models["A"] is not None and k > 0:
+        if mode == "va" and self.models["A"] is not None:
+            idx = np.arange(n)
+            hid = np.asarray(hidden_fn(idx), dtype=np.float64).reshape(n, -1)
+            a = self._tput("A", np.hstack([vis, hid]))
+            out["a"], out["shortlist"] = a, idx
+            final = gate * a
+        elif mode == "cascade" and self.models["A"] is not None and k > 0:
             top = np.argsort(-final, kind="stable")[:k]
             hid = np.asarray(hidden_fn(top), dtype=np.float64).reshape(len(top), -1)
             a = self._tput("A", np.hstack([vis[top], hid]))
@@ -192,7 +199,7 @@ class ML2Models:
                 if hi > 0:
                     final = final * (0.999 * lo / hi if lo > 0 else 1e-6 / hi)
             final[top] = short
-        elif mode not in ("cascade", "vp"):
+        elif mode not in ("cascade", "vp", "va"):
             raise ValueError(f"unknown scoring mode {mode!r}")
         out["score"] = final + 1e-12
         return out
@@ -372,9 +379,10 @@ class ML2CostModel(PyCostModel):
         self.timing["select_s"] = self.timing.get("select_s", 0.0) + time.perf_counter() - t0
         return out
 
-    def proposal_model(self) -> "ProposalModel":
-        """A cost model on the same data scoring V·P only (steers ML2SearchStrategy's evolution)."""
-        return ProposalModel(self)
+    def proposal_model(self, mode: str = "vp") -> "ProposalModel":
+        """A cost model on the same data steering ML2SearchStrategy's evolution: V·P ("vp",
+        visible features only) or V·A ("va", per-store features of every candidate)."""
+        return ProposalModel(self, mode)
 
 
 @derived_object
@@ -383,8 +391,9 @@ class ProposalModel(PyCostModel):
     ML2Tuner, used as the evolutionary search's fitness in `search.ML2SearchStrategy`.
     update() is a no-op: the ML2CostModel it reads is updated by the measure callback."""
 
-    def __init__(self, owner):
+    def __init__(self, owner, mode: str = "vp"):
         self.owner = owner
+        self.mode = mode
 
     def load(self, path: str) -> None:
         self.owner.load(path)
@@ -396,4 +405,4 @@ class ProposalModel(PyCostModel):
         return None
 
     def predict(self, context, candidates) -> np.ndarray:
-        return self.owner._predict(context, candidates, "vp")
+        return self.owner._predict(context, candidates, self.mode)

@@ -19,7 +19,8 @@ def tvm_tune(workload_spec, trials: int, seed: int = 0, trace_path=None,
              builder_mode: str = "light", max_vector_lanes: int | None = None,
              max_alloc_bytes: int | None = None, min_repeat_ms: int = 100,
              work_dir: str | None = None, model_dir: str | None = None,
-             selection: str = "strategy", verbose: bool = False, keep: bool = False) -> dict:
+             selection: str = "strategy", proposal: str = "vp", verbose: bool = False,
+             keep: bool = False) -> dict:
     """Tune one workload with MetaSchedule (`tune_tir`) on an llvm target; return a summary.
 
     workload_spec: a spec string (workloads.parse_spec) or a TensorIR IRModule with one PrimFunc
@@ -36,6 +37,8 @@ def tvm_tune(workload_spec, trials: int, seed: int = 0, trace_path=None,
         (alpha+1)*N candidates by V*P; V filters and A picks the N that are measured.
         "predict": MetaSchedule's EvolutionarySearch with the cascade inside predict() (the
         shortlist re-scored by A ranks above the rest).
+    proposal: with selection "strategy", what steers the evolution: "vp" (V·P on the decisions,
+        ML2Tuner's proposal) or "va" (V·A on the per-store features of every candidate).
     model_dir: save the ML2 cost model there at the end (a model bundle directory; no pickle).
     keep: also return the TVM database, the TraceCallback and the cost model ("_objects").
 
@@ -104,7 +107,8 @@ def tvm_tune(workload_spec, trials: int, seed: int = 0, trace_path=None,
         callbacks = defaults + [ms.measure_callback.UpdateCostModel(), recorder]
     if use_ml2tuner and selection == "strategy":
         from .search import ML2SearchStrategy
-        strategy = ML2SearchStrategy(model, alpha=alpha, population_size=population_size)
+        strategy = ML2SearchStrategy(model, alpha=alpha, population_size=population_size,
+                                     proposal=proposal)
     else:
         strategy = ms.search_strategy.EvolutionarySearch(population_size=population_size)
     timed_model = TimedCostModel(model, clock)
