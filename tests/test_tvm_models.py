@@ -193,3 +193,23 @@ def test_example_tune_relax_runs_the_tuned_model(tmp_path, monkeypatch, capsys):
     assert out["output"].shape == (16, 10) and np.isfinite(out["output"]).all()
     assert len(out["database"].get_all_tuning_records()) == 8
     assert "tuning records" in capsys.readouterr().out
+
+
+@needs_tvm
+def test_va_proposal_scores_every_candidate_by_a():
+    """proposal "va": A (per-store features) scores the whole population, gated by V."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_tvm import _spearman, _synthetic
+
+    from ml2tuner.tvm.cost_model import ML2CostModel
+    ctx, train_c, train_r, _, _ = _synthetic(96, seed_base=1)
+    _, test_c, _, test_tput, test_ok = _synthetic(48, seed_base=30_001)
+    cm = ML2CostModel(seed=0)
+    cm.update(ctx, train_c, train_r)
+    va = cm.proposal_model("va").predict(ctx, test_c)
+    detail = cm.last
+    assert len(detail["shortlist"]) == 48 and np.isfinite(detail["a"]).all()
+    assert np.allclose(va, np.where(detail["p_valid"] >= 0.5, detail["p_valid"],
+                                    1e-3 * detail["p_valid"]) * detail["a"] + 1e-12)
+    v = test_ok
+    assert _spearman(va[v], test_tput[v]) > 0.3 and va[~v].mean() < va[v].mean()
