@@ -297,6 +297,11 @@ def train(trace_paths, out_dir, *, v_params=None, p_params=None, a_params=None,
     from .surrogates.bundle import save_bundle
     if not 0.0 <= max_valid_drop < 1.0:
         raise UserError("max_valid_drop must be in [0, 1)")
+    from .tvm import trace_training
+    if trace_training.all_tvm(trace_paths):    # open spaces: the TVM cost model's own features
+        from .tvm import require_tvm
+        require_tvm()
+        return trace_training.train_tvm(trace_paths, out_dir, seed=seed)
     t0 = time.perf_counter()
     ts = load_traces(trace_paths)
     if not ts.valid.any():

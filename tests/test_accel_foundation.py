@@ -9,7 +9,7 @@ from ml2tuner.accel.workloads import Dense, parse_workload, resnet18_layers
 from ml2tuner.errors import SpaceError, UserError
 from ml2tuner.space import Knob, Space
 
-DESIGN_SIZES = {"C2": 2304, "C3": 1728, "C4": 1728, "C5": 2304, "C6": 1280, "C7": 1280,
+AUTOTVM_SPACE_SIZES = {"C2": 2304, "C3": 1728, "C4": 1728, "C5": 2304, "C6": 1280, "C7": 1280,
                 "C8": 1600, "C9": 480, "C10": 480, "C11": 576}
 
 
@@ -17,7 +17,7 @@ def test_resnet18_space_sizes_match_design_table():
     hw = load_hardware("vta-1x16")
     sizes = {name.split(".")[1]: len(make_space(parse_workload(name), hw))
              for name in resnet18_layers()}
-    assert sizes == DESIGN_SIZES
+    assert sizes == AUTOTVM_SPACE_SIZES
 
 
 def test_flops_match_design():

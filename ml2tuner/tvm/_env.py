@@ -7,7 +7,7 @@ import warnings
 
 from ..errors import UserError
 
-#: versions seen to work together (DESIGN §6, re-checked in ml2tuner/tvm/NOTES.md)
+#: versions seen to work together (checked on this project's machines; see ml2tuner/tvm/NOTES.md)
 TESTED_TVM = "0.27.0.post1"
 TESTED_FFI = "0.1.14.post0"
 #: apache-tvm-ffi versions whose ABI does not match apache-tvm 0.27: tune_tir segfaults

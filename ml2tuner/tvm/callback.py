@@ -11,17 +11,27 @@ Trace records are ordinary ml2tuner `measure` records:
     profile_time  wall seconds since the previous batch, divided by the batch size
              (search + build + run, amortised)
     error    the last line of TVM's error message
-extra fields: task, trial (per task, from 1), run_secs (all repeats), schedule (the trace as
-TVM JSON without postprocessing; `Trace.apply_json_to_schedule` replays it), and `hidden`
-(pooled per-store features) only when `record_hidden=True`.
+    hidden   pooled per-store features (features.hidden_features), so that `ml2tuner train` can
+             fit Model A from the trace alone (`record_hidden=False` leaves them out)
+extra fields: task, task_hash (MetaSchedule's structural hash of the task module, the cost
+model's task key), trial (per task, from 1), run_secs (all repeats), schedule (the trace as
+TVM JSON without postprocessing; `Trace.apply_json_to_schedule` replays it).
 
 The header uses an *open* space: `{"name": ..., "kind": "open", "knobs": {}, "size": 0}`, since
-the knobs of a MetaSchedule task are only known as candidates are sampled.
+the knobs of a MetaSchedule task are only known as candidates are sampled. `TraceCallback(path)`
+without a header writes one itself when the first batch arrives, naming the scheduler's tasks
+and target; the same tasks append to the same file on a later run.
+
+`callbacks(trace)` is the list a stock `ms.tune_tir` / `tune_relax` call needs for ML2CostModel:
+MetaSchedule's AddToDatabase and RemoveBuildArtifact, `UpdateCostModelAll` (failures included)
+and a TraceCallback.
 """
 from __future__ import annotations
 
+import logging
 import statistics
 import time
+import warnings
 
 from ..measure import MeasureResult, Status
 from ..traces import TraceWriter, make_header
@@ -31,6 +41,14 @@ from .features import hidden_features, visible_features
 require_tvm()
 from tvm.ir.utils import derived_object  # noqa: E402
 from tvm.s_tir.meta_schedule.measure_callback import PyMeasureCallback  # noqa: E402
+from tvm.s_tir.meta_schedule.utils import shash2hex  # noqa: E402
+
+LOG = logging.getLogger("ml2tuner.tvm")
+BUILD_TIMEOUT_HINT = (
+    "every build of the batch timed out: MetaSchedule's default LocalBuilder imports "
+    "tvm.s_tir.tensor_intrin in each fresh worker (10-30 s) inside its 30 s timeout; pass "
+    "builder=ml2tuner.tvm.make_builder() to ms.tune_tir / tune_relax. These results say nothing "
+    "about the candidates, so the cost model is not trained on them")
 
 
 class OpenSpace:
@@ -45,6 +63,32 @@ class OpenSpace:
 
 def trace_header(space_name: str, **meta) -> dict:
     return make_header(OpenSpace(space_name), backend="tvm-meta-schedule", **meta)
+
+
+def auto_header(task_scheduler) -> dict:
+    """A header naming the scheduler's tasks and target (what TraceCallback(path) writes)."""
+    names = [str(t.ctx.task_name) for t in task_scheduler.tasks_]
+    target = task_scheduler.tasks_[0].ctx.target if names else None
+    return trace_header("tvm:" + "+".join(names), tasks=names,
+                        target=str(target.export()) if target is not None else None)
+
+
+def is_build_timeout(error_msg) -> bool:
+    """True for a builder's timeout, as the scheduler forwards it in a RunnerResult."""
+    first = str(error_msg or "").strip().splitlines()[:1]
+    return bool(first) and "Builder" in first[0] and "Timeout" in first[0]
+
+
+def all_builds_timed_out(results) -> bool:
+    """Every result of the batch is a build timeout (see BUILD_TIMEOUT_HINT)."""
+    results = list(results)
+    return bool(results) and all(is_build_timeout(r.error_msg) for r in results)
+
+
+def warn_build_timeouts(n: int) -> None:
+    msg = f"ml2tuner: {n} candidates, {BUILD_TIMEOUT_HINT}"
+    LOG.warning(msg)
+    warnings.warn(msg, RuntimeWarning, stacklevel=3)
 
 
 def _last_line(msg: str, limit: int = 400) -> str:
@@ -78,17 +122,18 @@ def _secs(run_secs) -> list[float]:
 class TraceCallback(PyMeasureCallback):
     """Appends every measurement to an ml2tuner trace (and keeps them in `self.results`).
 
-    `trace` is a path (a header is written with `header`) or None (memory only).
+    `trace` is a path or None (memory only). Without `header`, the header is made from the task
+    scheduler when the first batch arrives (`auto_header`).
     """
 
-    def __init__(self, trace=None, header: dict | None = None, *, record_hidden: bool = False,
+    def __init__(self, trace=None, header: dict | None = None, *, record_hidden: bool = True,
                  record_schedule: bool = True):
         self.writer = None
-        if trace is not None:
-            if header is None:
-                raise ValueError("a trace path needs a header (see trace_header)")
+        self.path = trace
+        if trace is not None and header is not None:
             self.writer = TraceWriter(trace, header)
         self.record_hidden = record_hidden
+        self.n_build_timeouts = 0
         self.record_schedule = record_schedule
         self.results: list[MeasureResult] = []
         self.extras: list[dict] = []
@@ -101,10 +146,13 @@ class TraceCallback(PyMeasureCallback):
         n = len(measure_candidates)
         per = (now - self._last) / max(n, 1)
         self._last = now
+        if self.writer is None and self.path is not None:
+            self.writer = TraceWriter(self.path, auto_header(task_scheduler))
         task = task_scheduler.tasks_[task_id]
         ctx = task.ctx
         name = str(ctx.task_name)
         flop = float(task.flop)
+        task_hash = shash2hex(ctx.mod)
         for cand, br, rr in zip(measure_candidates, builder_results, runner_results):
             secs = _secs(rr.run_secs)
             status, err = classify(br.error_msg, rr.error_msg, secs)
@@ -115,7 +163,9 @@ class TraceCallback(PyMeasureCallback):
                                 cost=cost, gflops=(flop / cost / 1e9) if cost else None,
                                 hidden=hidden, profile_time=per, error=err)
             self._trials[name] = self._trials.get(name, 0) + 1
-            extra = {"task": name, "trial": self._trials[name], "run_secs": secs}
+            self.n_build_timeouts += status == Status.TIMEOUT and bool(br.error_msg)
+            extra = {"task": name, "task_hash": task_hash, "trial": self._trials[name],
+                     "run_secs": secs}
             if self.record_schedule:
                 extra["schedule"] = _json_plain(cand.sch.trace.as_json(remove_postproc=True))
             self.results.append(res)
@@ -155,3 +205,12 @@ class UpdateCostModelAll(PyMeasureCallback):
             return
         ctx = task_scheduler.tasks_[task_id].ctx
         model.update(ctx, list(measure_candidates), list(runner_results))
+
+
+def callbacks(trace=None, *, record_hidden: bool = True) -> list:
+    """The measure callbacks for `ms.tune_tir(..., cost_model=ML2CostModel(), measure_callbacks=
+    callbacks("trace.jsonl"))`: AddToDatabase, RemoveBuildArtifact, UpdateCostModelAll and a
+    TraceCallback (the last element; `trace=None` keeps the results in memory only)."""
+    from tvm.s_tir.meta_schedule import measure_callback as mc
+    return [mc.AddToDatabase(), mc.RemoveBuildArtifact(), UpdateCostModelAll(),
+            TraceCallback(trace, record_hidden=record_hidden)]

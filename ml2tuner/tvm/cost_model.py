@@ -23,7 +23,11 @@ With `search.ML2SearchStrategy` the evolution is steered by `proposal_model()` (
 the (alpha+1)·N -> V -> A selection happens in `ML2Models.select`.
 
 Failures only reach update() through `callback.UpdateCostModelAll`; TVM's default
-UpdateCostModel callback drops build failures before calling update().
+UpdateCostModel callback drops build failures before calling update(). A batch in which every
+build timed out is skipped with a warning (a broken builder, not bad candidates).
+`ML2CostModel(model_dir=DIR)` warm-starts from a bundle (from `save()`, `tvm-tune --save-model`
+or `ml2tuner train` on TVM traces): its rows stay in the training data, so new tasks are fitted
+together with the old ones.
 
 save(path)/load(path): `path` is a model bundle (`ml2tuner.surrogates.bundle`): manifest.json,
 v.json/p.json/a.json (XGBoost's JSON model format, sha256-checked, with the feature names
@@ -44,7 +48,7 @@ import numpy as np
 from ..errors import UserError
 from ..measure import Status
 from ._env import require_tvm
-from .callback import classify
+from .callback import all_builds_timed_out, classify, warn_build_timeouts
 from .features import (HIDDEN_WIDTH, VISIBLE_WIDTH, hidden_matrix, hidden_names, visible_matrix,
                        visible_names)
 
@@ -159,7 +163,8 @@ class ML2Models:
     def score(self, vis: np.ndarray, hidden_fn, mode: str = "cascade") -> dict:
         """Scores of candidates given their visible features; `hidden_fn(idx)` returns the
         hidden features of the candidates at positions idx (called once, on the shortlist).
-        mode "cascade": V·P, then A on the shortlist; "vp": V·P only (no hidden features)."""
+        mode "cascade": V·P, then A on the shortlist; "vp": V·P only (no hidden features);
+        "va": V·A on every candidate (hidden features for all; V·P until A is trained)."""
         n = len(vis)
         pv = self.p_valid(vis)
         out = {"p_valid": pv, "p": None, "a": None, "shortlist": np.empty(0, dtype=np.int64)}
@@ -172,7 +177,13 @@ class ML2Models:
         gate = self._gate(pv)
         final = gate * p
         k = n if self.shortlist is None else min(n, int(self.shortlist))
-        if mode == "cascade" and self.models["A"] is not None and k > 0:
+        if mode == "va" and self.models["A"] is not None:
+            idx = np.arange(n)
+            hid = np.asarray(hidden_fn(idx), dtype=np.float64).reshape(n, -1)
+            a = self._tput("A", np.hstack([vis, hid]))
+            out["a"], out["shortlist"] = a, idx
+            final = gate * a
+        elif mode == "cascade" and self.models["A"] is not None and k > 0:
             top = np.argsort(-final, kind="stable")[:k]
             hid = np.asarray(hidden_fn(top), dtype=np.float64).reshape(len(top), -1)
             a = self._tput("A", np.hstack([vis[top], hid]))
@@ -188,7 +199,7 @@ class ML2Models:
                 if hi > 0:
                     final = final * (0.999 * lo / hi if lo > 0 else 1e-6 / hi)
             final[top] = short
-        elif mode not in ("cascade", "vp"):
+        elif mode not in ("cascade", "vp", "va"):
             raise ValueError(f"unknown scoring mode {mode!r}")
         out["score"] = final + 1e-12
         return out
@@ -229,13 +240,14 @@ class ML2Models:
                 "groups": self.groups, "valid_rate": self.valid_rate, "data": "data.npz",
                 "n_rows": int(len(self.valid)), "n_valid": self.n_valid}
 
-    def save(self, path) -> dict:
-        """Write the model bundle (see the module doc); return its manifest. It is built in a
+    def save(self, path, extra_meta: dict | None = None) -> dict:
+        """Write the model bundle (see the module doc); return its manifest. `extra_meta` goes
+        into the manifest as is (e.g. the traces a bundle was trained on). It is built in a
         folder beside `path` and swapped in whole, so a kill never damages an earlier one."""
         from ..fileio import replace_dir, staging_dir
         stage = staging_dir(path)
         try:
-            manifest = self._save_into(stage)
+            manifest = self._save_into(stage, extra_meta)
             replace_dir(stage, path)
         finally:
             if stage.exists():
@@ -243,14 +255,14 @@ class ML2Models:
                 shutil.rmtree(stage)
         return manifest
 
-    def _save_into(self, d: Path) -> dict:
+    def _save_into(self, d: Path, extra_meta: dict | None = None) -> dict:
         from ..surrogates.bundle import FORMAT as BUNDLE_FORMAT
         from ..surrogates.bundle import MANIFEST, SCHEMA_VERSION, save_bundle
         np.savez(d / "data.npz", vis=self.vis, hid=self.hid, valid=self.valid, cost=self.cost,
                  group=self.group)
         state = {**self._state(), "data_sha256": _sha256(d / "data.npz")}
         meta = {"features": feature_names(), "v_threshold": self.v_threshold,
-                "backend": "tvm-meta-schedule", STATE_KEY: state}
+                "backend": "tvm-meta-schedule", STATE_KEY: state, **(extra_meta or {})}
         if self.models["V"] is not None and self.models["P"] is not None:
             return save_bundle(d, self.models["V"], self.models["P"], self.models["A"], meta)
         # not trained yet: a manifest in the bundle's format listing no models; load() refits
@@ -330,10 +342,14 @@ class ML2CostModel(PyCostModel):
     """MetaSchedule cost model running ML2Tuner's V -> P -> A cascade (see module doc)."""
 
     def __init__(self, *, seed: int = 0, shortlist: int | None = 32, v_threshold: float = 0.5,
-                 warmup: int = 8, n_jobs: int = 1, model_factory=make_models):
+                 warmup: int = 8, n_jobs: int = 1, model_factory=make_models,
+                 model_dir=None):
         self.core = ML2Models(seed=seed, shortlist=shortlist, v_threshold=v_threshold,
                               warmup=warmup, n_jobs=n_jobs, model_factory=model_factory)
+        if model_dir is not None:
+            self.core.load(model_dir)
         self.last = None     # the last predict()'s details (p_valid, p, a, shortlist, score)
+        self.skipped_timeout_batches = 0
         self.timing = {"predict_s": 0.0, "predict_calls": 0, "predicted": 0, "update_s": 0.0,
                        "update_calls": 0}
 
@@ -348,6 +364,10 @@ class ML2CostModel(PyCostModel):
         if len(candidates) != len(results):
             raise ValueError("update(): candidates and results differ in length")
         if not candidates:
+            return
+        if all_builds_timed_out(results):    # the builder is broken, not the candidates
+            self.skipped_timeout_batches += 1
+            warn_build_timeouts(len(results))
             return
         t0 = time.perf_counter()
         valid, cost = [], []
@@ -397,9 +417,10 @@ class ML2CostModel(PyCostModel):
         self.timing["select_s"] = self.timing.get("select_s", 0.0) + time.perf_counter() - t0
         return out
 
-    def proposal_model(self) -> "ProposalModel":
-        """A cost model on the same data scoring V·P only (steers ML2SearchStrategy's evolution)."""
-        return ProposalModel(self)
+    def proposal_model(self, mode: str = "vp") -> "ProposalModel":
+        """A cost model on the same data steering ML2SearchStrategy's evolution: V·P ("vp",
+        visible features only) or V·A ("va", per-store features of every candidate)."""
+        return ProposalModel(self, mode)
 
 
 @derived_object
@@ -408,8 +429,9 @@ class ProposalModel(PyCostModel):
     ML2Tuner, used as the evolutionary search's fitness in `search.ML2SearchStrategy`.
     update() is a no-op: the ML2CostModel it reads is updated by the measure callback."""
 
-    def __init__(self, owner):
+    def __init__(self, owner, mode: str = "vp"):
         self.owner = owner
+        self.mode = mode
 
     def load(self, path: str) -> None:
         self.owner.load(path)
@@ -421,4 +443,4 @@ class ProposalModel(PyCostModel):
         return None
 
     def predict(self, context, candidates) -> np.ndarray:
-        return self.owner._predict(context, candidates, "vp")
+        return self.owner._predict(context, candidates, self.mode)

@@ -1,4 +1,4 @@
-"""ML2Tuner's selection as a MetaSchedule search strategy (issue item 3).
+"""ML2Tuner's selection as a MetaSchedule search strategy.
 
 `ML2SearchStrategy` wraps MetaSchedule's EvolutionarySearch:
 
@@ -36,7 +36,8 @@ class ML2SearchStrategy(PySearchStrategy):
     def __init__(self, cost_model, *, alpha: int = 1, population_size: int = 512,
                  init_measured_ratio: float = 0.2, init_min_unmeasured: int = 50,
                  max_fail_count: int = 5, genetic_num_iters: int = 4, genetic_mutate_prob: float = 0.85,
-                 genetic_max_fail_count: int = 10, eps_greedy: float = 0.05, stats=None):
+                 genetic_max_fail_count: int = 10, eps_greedy: float = 0.05, stats=None,
+                 proposal: str = "vp"):
         if alpha < 0:
             raise ValueError("alpha must be >= 0")
         self.cost_model = cost_model            # the ML2CostModel (shared with the scheduler)
@@ -49,7 +50,8 @@ class ML2SearchStrategy(PySearchStrategy):
                            genetic_mutate_prob=genetic_mutate_prob,
                            genetic_max_fail_count=genetic_max_fail_count, eps_greedy=eps_greedy)
         self.inner = EvolutionarySearch(**self.evo_kw)
-        self.proposer = cost_model.proposal_model()
+        self.proposal = proposal            # "vp" (ML2Tuner's P) or "va" (A steers the evolution)
+        self.proposer = cost_model.proposal_model(proposal)
         self.context = None
         self.max_trials = self.n = self.st = 0
         # shared between clones (one per task): proposed / rejected-by-V / picked counts
@@ -100,4 +102,5 @@ class ML2SearchStrategy(PySearchStrategy):
 
     def clone(self):
         kw = self.evo_kw
-        return ML2SearchStrategy(self.cost_model, alpha=self.alpha, stats=self.stats, **kw)
+        return ML2SearchStrategy(self.cost_model, alpha=self.alpha, stats=self.stats,
+                                 proposal=self.proposal, **kw)
