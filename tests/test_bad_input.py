@@ -231,7 +231,7 @@ CASES = [
     (["tune", "--workload", WL, "--init", "gc"], "--source-traces"),
     ([*T, "--model", "{d}/good_b"], "--model needs --tuner ml2tuner"),
     (["tvm-tune", "--workload", "matmul:M=8,N=8,K=8", "--cost-model", "xgb", "--save-model",
-      "{d}/sm"], "--save-model needs --cost-model ml2"),
+      "{d}/sm"], "--save-model and --load-model need --cost-model ml2"),
     # Dask addresses
     (["replay", "--cache", "{d}/good.jsonl", *R, "--dask-scheduler", "nonsense"],
      "bad Dask scheduler address"),

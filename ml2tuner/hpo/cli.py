@@ -19,7 +19,9 @@ def _hp_args(items, hp_file=None, tuner=None) -> dict:
 
 
 def cmd_replay(a):
-    from .evaluate import evaluate_setting
+    from .evaluate import check_dask_address, evaluate_setting
+    if a.dask_scheduler is not None:
+        check_dask_address(a.dask_scheduler)
     r = evaluate_setting(a.tuner, _hp_args(a.hp, a.hp_file, a.tuner), [a.cache], a.repeats,
                          a.budget, a.seed,
                          n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, n_points=a.points,
@@ -51,7 +53,13 @@ def cmd_replay(a):
 
 
 def cmd_hpo(a):
+    from ..validate import check_output_dir
+    from .evaluate import check_dask_address
     from .meta import hpo
+    if a.out:
+        check_output_dir(a.out, "--out")
+    if a.dask_scheduler is not None:
+        check_dask_address(a.dask_scheduler)
     names = [n.strip() for n in a.params.split(",") if n.strip()] if a.params else None
     d = hpo(a.tuner, a.train, a.test, a.meta, a.evals, repeats=a.repeats, budget=a.budget,
             seed=a.seed, n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, out_dir=a.out,
@@ -95,15 +103,17 @@ def format_hpo(d: dict) -> str:
 
 
 def register(sub) -> None:
+    from ..validate import positive_int_arg, seed_arg
     from ..tuners import TUNERS
     from .ac import STRATEGIES
 
     def common(p, repeats):
         p.add_argument("--tuner", default="ml2tuner", choices=sorted(TUNERS))
-        p.add_argument("--budget", type=int, default=200, help="trials per run (default 200)")
-        p.add_argument("--repeats", type=int, default=repeats,
+        p.add_argument("--budget", type=positive_int_arg, default=200,
+                       help="trials per run (default 200)")
+        p.add_argument("--repeats", type=positive_int_arg, default=repeats,
                        help=f"runs per space (default {repeats})")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--seed", type=seed_arg, default=0)
         p.add_argument("--jobs", type=int, default=1, help="parallel runs via joblib (-1: all "
                        "cores)")
         p.add_argument("--dask-scheduler", metavar="ADDRESS",
@@ -122,7 +132,7 @@ def register(sub) -> None:
     p.add_argument("--hp", nargs="*", metavar="NAME=VALUE", help="tuner hyperparameters")
     p.add_argument("--hp-file", metavar="FILE", help="settings file written by `ml2tuner hpo` "
                    "(--hp overrides it)")
-    p.add_argument("--points", type=int, default=20, help="budget points of the score")
+    p.add_argument("--points", type=positive_int_arg, default=20, help="budget points of the score")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("hpo", help="tune a tuner's hyperparameters in simulation mode")
@@ -130,14 +140,14 @@ def register(sub) -> None:
     p.add_argument("--test", nargs="+", required=True, metavar="FILE", help="held-out spaces")
     p.add_argument("--meta", choices=STRATEGIES, default="smac",
                    help="meta-strategy (default smac: SMAC3 algorithm configuration)")
-    p.add_argument("--evals", type=int, required=True, help="search budget, in full "
+    p.add_argument("--evals", type=positive_int_arg, required=True, help="search budget, in full "
                    "evaluations of one setting (training spaces x repeats runs each)")
     common(p, 3)
     p.add_argument("--axis", choices=("time", "samples", "both"), default="time",
                    help="score to optimise: simulated time (default), samples, or their mean")
-    p.add_argument("--validate-repeats", type=int, default=20, help="fresh seeds per training "
+    p.add_argument("--validate-repeats", type=positive_int_arg, default=20, help="fresh seeds per training "
                    "space on which the incumbent must beat the defaults (default 20)")
-    p.add_argument("--test-repeats", type=int, default=None,
+    p.add_argument("--test-repeats", type=positive_int_arg, default=None,
                    help="seeds per held-out space (default: --validate-repeats)")
     p.add_argument("--params", help="comma-separated hyperparameters to search (default: those "
                    "the tuner's table marks tunable" + _tunable_note() + ")")

@@ -122,11 +122,28 @@ def run_safe(*args) -> dict:
 _CLIENTS: dict = {}
 
 
-def dask_client(address: str, timeout: float = 10.0):
+def check_dask_address(address: str) -> str:
+    """`address` if it reads as a scheduler address (scheme://host:port); else a UserError.
+    Checked before a Client is made: a Client given a malformed address hangs on close."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import backends
+    try:
+        scheme, loc = parse_address(str(address))
+        if scheme not in backends:
+            raise ValueError(f"unknown scheme {scheme!r} (use one of {', '.join(backends)})")
+        if scheme != "inproc":
+            parse_host_port(loc)
+    except ValueError as e:
+        raise UserError(f"bad Dask scheduler address {address!r}: {e}") from None
+    return address
+
+
+def dask_client(address: str, timeout: float = 5.0):
     """A (cached) `dask.distributed.Client` connected to the scheduler at `address`."""
     c = _CLIENTS.get(address)
     if c is not None and c.status == "running":
         return c
+    check_dask_address(address)
     from dask.distributed import Client
     try:
         c = Client(address, timeout=timeout, set_as_default=False)

@@ -31,9 +31,12 @@ def _header(path) -> dict:
 
 
 def is_tvm_trace(path) -> bool:
+    """Whether the header says TVM; a malformed header is not TVM's (the general reader then
+    names what is wrong with it)."""
     h = _header(path)
-    return h.get("backend") == BACKEND or str((h.get("space") or {}).get("name", "")).startswith(
-        "tvm:")
+    space = h.get("space") if isinstance(h, dict) else None
+    name = space.get("name", "") if isinstance(space, dict) else ""
+    return isinstance(h, dict) and (h.get("backend") == BACKEND or str(name).startswith("tvm:"))
 
 
 def all_tvm(paths) -> bool:
