@@ -63,14 +63,7 @@ def test_objective_option_selects_the_field(tmp_path):
     assert d.meta["maximize"] is True and d.optimum == -40.0
 
 
-def _cli(argv, capsys, monkeypatch):
-    from ml2tuner import cli
-    from ml2tuner.hpo.cli import register
-    if register not in cli._EXTRA_COMMANDS:
-        monkeypatch.setattr(cli, "_EXTRA_COMMANDS", [*cli._EXTRA_COMMANDS, register])
-    rc = cli.main(argv)
-    out = capsys.readouterr()
-    return rc, out.out, out.err
+from test_hpo import _cli  # noqa: E402  (the HPO tests' CLI runner)
 
 
 def test_cli_replay_and_hpo_take_objective(tmp_path, capsys, monkeypatch):
