@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from _data import provenance, write_result
 from ml2tuner.hpo.evaluate import evaluate_setting
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,6 +20,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 
 def main():
+    prov = provenance()          # before anything is written
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--budget", type=int, default=200)
@@ -63,11 +65,9 @@ def main():
                                           for k, v in rows.items()))
     out(f"identical scores in every mode: {len(scores) == 1}; load average "
         f"{os.getloadavg()[0]:.1f} at end")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "hpo_eval_cost.txt").write_text("\n".join(lines) + "\n")
-    (RESULTS / "hpo_eval_cost.json").write_text(json.dumps(
-        {"spaces": [p.name for p in spaces], "repeats": a.repeats, "budget": a.budget,
-         "runs": n_runs, "modes": rows, "identical": len(scores) == 1}, indent=2) + "\n")
+    write_result("hpo_eval_cost", "\n".join(lines),
+                 {"spaces": [p.name for p in spaces], "repeats": a.repeats, "budget": a.budget,
+                  "runs": n_runs, "modes": rows, "identical": len(scores) == 1}, prov)
     return 0 if len(scores) == 1 else 1
 
 
