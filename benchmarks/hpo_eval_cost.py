@@ -6,7 +6,6 @@ Writes benchmarks/results/hpo_eval_cost.{txt,json}. The machine's load average i
 other processes running at the same time slow every figure.
 """
 import argparse
-import json
 import logging
 import os
 import sys
