@@ -9,13 +9,10 @@ import argparse
 import logging
 import os
 import sys
-from pathlib import Path
 
-from _data import provenance, write_result
+from _data import ROOT, provenance, write_result
 from ml2tuner.hpo.evaluate import evaluate_setting
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def main():

@@ -177,6 +177,7 @@ def aggregate(rows, tuner, ref="xgb") -> dict:
 
 
 def main():
+    prov = provenance()          # before a long run in which the tree may change
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
                     help="2 ResNet-18 layers, the held-out layers, 2 seeds, budgets up to 200")
@@ -262,10 +263,9 @@ def main():
     text = "\n".join(lines)
     print(text)
 
-    command = "python benchmarks/sample_efficiency.py " + " ".join(sys.argv[1:])
     out = Path(a.out) if a.out else RESULTS / f"sample_efficiency{'_quick' if a.quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"command": command.strip(), "commit": provenance()["commit"], "wall_seconds": round(wall, 1),
+    meta = {**prov, "wall_seconds": round(wall, 1),
             "layers": layers, "held_out": HELD_OUT, "accels": a.accels, "seeds": seeds,
             "budgets": budgets, "tuners": TUNERS, "ml2_hp": ml2_hp, "targets": TARGET,
             "aim": AIM, "checks": checks, "meets_targets": ok,
