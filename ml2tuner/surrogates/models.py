@@ -4,6 +4,11 @@ from __future__ import annotations
 import numpy as np
 import xgboost as xgb
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+# NaN is XGBoost's native "missing" (a hidden feature the compiler did not report); inf is not
+_X_CHECKS = {"ensure_all_finite": "allow-nan", "dtype": np.float64}
 
 
 def _booster_params(est, objective: str) -> dict:
@@ -30,6 +35,19 @@ class _XGBBase(BaseEstimator):
         self.random_state = random_state
         self.warm_rounds = warm_rounds
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _check_fit(self, X, y):
+        return validate_data(self, X, y, y_numeric=not isinstance(self, ClassifierMixin),
+                             **_X_CHECKS)
+
+    def _check_predict(self, X):
+        check_is_fitted(self, "n_features_in_")
+        return validate_data(self, X, reset=False, **_X_CHECKS)
+
     def _dmatrix(self, X, y=None, weight=None):
         return xgb.DMatrix(np.asarray(X, dtype=np.float32), label=y, weight=weight, nthread=1)
 
@@ -41,7 +59,7 @@ class _XGBBase(BaseEstimator):
         d = self._dmatrix(X, y, weight)
         prev = getattr(self, "booster_", None)
         warm = int(self.warm_rounds)
-        if (warm > 0 and prev is not None and getattr(self, "n_features_in_", None) == n_feat
+        if (warm > 0 and prev is not None and prev.num_features() == n_feat
                 and prev.num_boosted_rounds() + warm <= 2 * int(self.n_estimators)):
             start, rounds = prev.num_boosted_rounds(), warm
         else:
@@ -69,14 +87,28 @@ class ValidityModel(ClassifierMixin, _XGBBase):
         self.threshold = threshold
         self.balance = balance
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
     def fit(self, X, y):
-        y = np.asarray(y, dtype=np.float64)
-        self.classes_ = np.array([0, 1])
+        X, y = self._check_fit(X, y)
+        check_classification_targets(y)
+        labels = np.unique(y)
+        if labels.size > 2:
+            raise ValueError(f"Only binary classification is supported. y has {labels.size} "
+                             "classes")
+        # the tuner's labels are 0 (invalid) and 1 (valid); others map in sorted order
+        if labels.size == 2 or np.isin(labels, (0, 1)).all():
+            self.classes_ = labels if labels.size == 2 else np.array([0, 1])
+        else:
+            self.classes_ = labels
+        y = (y == self.classes_[-1]).astype(np.float64)
         n_pos, n_neg = float(y.sum()), float(len(y) - y.sum())
         if n_pos == 0 or n_neg == 0:
             self.constant_ = 1.0 if n_pos > 0 else 0.0
             self.booster_ = None
-            self.n_features_in_ = np.asarray(X).shape[1]
             return self
         self.constant_ = None
         w = None
@@ -85,12 +117,18 @@ class ValidityModel(ClassifierMixin, _XGBBase):
         return self._train(_booster_params(self, "binary:logistic"), X, y, w)
 
     def predict_proba(self, X):
-        n = np.asarray(X).shape[0]
-        p = np.full(n, self.constant_) if self.booster_ is None else self._raw(X)
+        """Columns follow `classes_`; the last one is the probability of "valid"."""
+        X = self._check_predict(X)
+        p = np.full(X.shape[0], self.constant_) if self.booster_ is None else self._raw(X)
+        if self.classes_.size == 1:
+            return p[:, None]
         return np.column_stack([1 - p, p])
 
     def predict(self, X):
-        return (self.predict_proba(X)[:, 1] >= self.threshold).astype(int)
+        p = self.predict_proba(X)[:, -1]
+        if self.classes_.size == 1:
+            return np.full(p.shape[0], self.classes_[0])
+        return self.classes_[(p >= self.threshold).astype(int)]
 
 
 class PerformanceModel(RegressorMixin, _XGBBase):
@@ -101,14 +139,18 @@ class PerformanceModel(RegressorMixin, _XGBBase):
         super().__init__(n_estimators, max_depth, learning_rate, min_child_weight, subsample,
                          n_jobs, random_state, warm_rounds)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = True     # costs: the model fits log(cost)
+        return tags
+
     def fit(self, X, y):
-        y = np.asarray(y, dtype=np.float64)
-        if np.any(~np.isfinite(y)) or np.any(y <= 0):
-            raise ValueError("costs must be positive and finite (train on valid configs only)")
+        X, y = self._check_fit(X, y)
+        _check_costs(y)
         return self._train(_booster_params(self, "reg:squarederror"), X, np.log(y))
 
     def predict_log(self, X) -> np.ndarray:
-        return self._raw(X).astype(np.float64)
+        return self._raw(self._check_predict(X)).astype(np.float64)
 
     def predict(self, X):
         return np.exp(self.predict_log(X))
@@ -117,6 +159,11 @@ class PerformanceModel(RegressorMixin, _XGBBase):
         """R^2 on log cost (what the model fits)."""
         from sklearn.metrics import r2_score
         return r2_score(np.log(y), self.predict_log(X), sample_weight=sample_weight)
+
+
+def _check_costs(y):
+    if np.any(y <= 0):
+        raise ValueError("costs must be positive (train on valid configurations only)")
 
 
 #: The hidden feature that serves as Model A's offset when present: the compiler's static lower
@@ -151,11 +198,11 @@ class AdvancedModel(PerformanceModel):
         return np.where(ok, np.log(np.where(ok, col, 1.0)), 0.0)
 
     def fit(self, X, y):
-        y = np.asarray(y, dtype=np.float64)
-        if np.any(~np.isfinite(y)) or np.any(y <= 0):
-            raise ValueError("costs must be positive and finite (train on valid configs only)")
+        X, y = self._check_fit(X, y)
+        _check_costs(y)
         return self._train(_booster_params(self, "reg:squarederror"), X,
                            np.log(y) - self._offset(X))
 
     def predict_log(self, X) -> np.ndarray:
+        X = self._check_predict(X)
         return self._raw(X).astype(np.float64) + self._offset(X)
