@@ -55,6 +55,24 @@ class TuneResult:
 
 
 class Tuner(ABC):
+    """The tuner role. A subclass sets `name` (its registry key) and `HYPERPARAMETERS` (a table
+    of `hparams.HP`: default, bounds or choices, whether HPO searches it by default, and the
+    condition under which it matters), and implements `next_batch`; `update`, `has_next` and
+    `batch_size` have working defaults.
+
+    Contract, checked for every registered tuner by `ml2tuner.testing.TunerConformance`:
+    - `tune(n, measurer)` measures at most `n` configurations and stops short of `n` only when
+      `has_next()` is False or `next_batch` has nothing new (the space, or the part of it that
+      compiles for a tuner that screens by compiling, is exhausted);
+    - no configuration is measured twice (the loop drops visited indices a tuner proposes);
+    - the same seed gives the same run, and all randomness comes from `self.rng` or the seed;
+    - it works on spaces smaller than its batch or population, on spaces where nothing is
+      valid, with measurers without a compiler (`hidden_features` returns None for all), on
+      restricted spaces with string, bool and single-value knobs, and with every
+      hyperparameter at the bounds of its table.
+    Anything expensive it asks the measurer for (compiles through `hidden_features`) is charged
+    to the run's clock by the measurer, the same as for any other tuner.
+    """
     name = "tuner"
     HYPERPARAMETERS: dict = {}
 
