@@ -26,6 +26,11 @@ def _top_unvisited(scores: np.ndarray, idx: np.ndarray, visited: set, k: int) ->
 
 
 def exhaustive_top(space, score_fn, k: int, visited: set, chunk: int = 65536) -> list[int]:
+    """The k unvisited indices with the highest scores, best first.
+
+    `score_fn(indices: int64 array) -> float array` of the same length (higher is better; -inf
+    excludes a configuration). Ties go to the lower index. Fewer than k come back only when
+    fewer than k configurations are unvisited."""
     n = len(space)
     if k <= 0:
         return []
@@ -63,6 +68,11 @@ class SimulatedAnnealing:
         return new
 
     def find_maximums(self, score_fn, k: int, visited: set) -> list[int]:
+        """Up to k distinct unvisited indices with the highest scores the walk met, best first.
+
+        `score_fn` as for `exhaustive_top`; each index is scored at most once per call. Among
+        equal scores the one met first stays in the top k. Deterministic given the rng's state;
+        with `persistent`, walkers resume from where the previous call left them."""
         if k <= 0:
             return []
         space = self.space
