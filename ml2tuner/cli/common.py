@@ -51,12 +51,6 @@ def json_arg(text: str, what: str):
         raise UserError(f"{what} is not valid JSON: {e}") from None
 
 
-def plot_suffixes() -> set:
-    """The image file suffixes matplotlib can write."""
-    from matplotlib.backend_bases import FigureCanvasBase
-    return {f".{k}" for k in FigureCanvasBase.get_supported_filetypes()}
-
-
 def accel_args(p) -> None:
     """`--accel` and `--workload` of the accelerator-simulator commands."""
     p.add_argument("--accel", default="vta-1x16",

@@ -1,20 +1,17 @@
 """`ml2tuner tune`: one tuning run on the accelerator simulator."""
 from __future__ import annotations
 
-import sys
-
 from ..errors import UserError
 from ..validate import nonneg_float_arg, positive_int_arg, seed_arg
-from .common import accel_args, emit, hp_from_args, plot_suffixes
+from .common import accel_args, emit, hp_from_args
 
 
 def cmd_tune(a):
     from pathlib import Path
 
     from ..accel.measurer import AccelMeasurer
-    from ..traces import TraceWriter, make_header
-    from ..tuners import make_tuner
-    from ..tuners.callbacks import LogToFile, ProgressBar, plot_convergence
+    from ..session import tune_task
+    from ..tuners.callbacks import plot_suffixes
     from ..validate import check_output_file
     if a.trials < 1:
         raise UserError("--trials must be >= 1")
@@ -27,7 +24,7 @@ def cmd_tune(a):
             raise UserError("--init gc needs --tuner ml2tuner")
         if not a.source_traces:
             raise UserError("--init gc needs --source-traces FILE...")
-    if getattr(a, "model", None) and a.tuner != "ml2tuner":
+    if a.model and a.tuner != "ml2tuner":
         raise UserError("--model needs --tuner ml2tuner")
     trace = Path(a.trace) if a.trace else None
     if trace is not None:
@@ -36,48 +33,11 @@ def cmd_tune(a):
     if plot:
         check_output_file(plot, "--plot", suffixes=plot_suffixes())
     m = AccelMeasurer(a.accel, a.workload, noise=a.noise, seed=a.seed)
-    tuner = make_tuner(a.tuner, m.space, seed=a.seed, **hp_from_args(a.tuner, a.hp, a.hp_file))
-    n_init = tuner.hp.get("n_init", 0)
-    if getattr(a, "model", None):
-        from ..warmstart import warm_start
-        warm_start(tuner, a.model, m)
-    if a.init == "gc":
-        from ..transfer import gc_initial_design
-        from ..warmstart import set_initial_design
-        set_initial_design(tuner, gc_initial_design(m.space, m, a.source_traces, max(n_init, 1),
-                                                    seed=a.seed, validity=a.model))
-    header = make_header(m.space, tuner=a.tuner, hparams=tuner.hp, **m.describe())
-    resume, writer = [], None
-    if trace:
-        # locks the trace; a resumed one must be of this very run: space, accelerator (all
-        # its fields), workload and noise, each record a member of the space
-        writer = TraceWriter(trace, header, append=a.resume,
-                             match=("space", "accel", "workload", "noise"))
-        if writer.existing is not None:
-            for w in writer.existing.warnings:
-                print(f"warning: {w}", file=sys.stderr)
-            resume = writer.existing.results
-            if len({r.index for r in resume}) != len(resume):
-                writer.close()
-                raise UserError(f"{trace} measures a configuration twice; it was not written "
-                                "by one tuning run and cannot be resumed")
-            m.sim_clock.restore(writer.existing.compiles, resume)
-        m.sim_clock.listeners.append(writer.append_compile)
-    callbacks = []
-    if writer:
-        callbacks.append(LogToFile(writer))
-    bar = ProgressBar(a.trials, initial=min(len(resume), a.trials),
-                      desc=f"{a.tuner} {m.wl.label}", disable=True if a.quiet else None)
-    bar.seed_with(resume)
-    callbacks.append(bar)
-    try:
-        res = tuner.tune(a.trials, m, callbacks=callbacks, early_stopping=a.early_stopping,
-                         resume=resume)
-    finally:
-        bar.close()
-        if writer:
-            writer.close()
-    best = res.best
+    run = tune_task(m, a.tuner, a.trials, seed=a.seed, hp=hp_from_args(a.tuner, a.hp, a.hp_file),
+                    model=a.model or None, init=a.init, source_traces=a.source_traces, trace=trace,
+                    resume=a.resume, plot=plot, early_stopping=a.early_stopping,
+                    progress=False if a.quiet else None)
+    res, best = run.result, run.best
     d = {"tuner": a.tuner, "accel": m.hw.name, "workload": m.wl.label,
          "best_config": best.config if best else None, "best_cycles": best.cycles if best else None,
          "best_gflops": best.gflops if best else None, "peak_gflops": m.hw.peak_gflops,
@@ -88,11 +48,9 @@ def cmd_tune(a):
          "simulated_seconds": round(res.simulated_seconds, 3),
          "n_compiled": res.clock["n_compiled"],
          "trace": str(trace) if trace else None}
-    if hasattr(tuner, "stats"):
-        d["tuner_stats"] = tuner.stats
-    if plot and res.history:
-        plot_convergence(res.history, plot, title=f"{a.tuner} on {m.wl.label} ({m.hw.name})",
-                         peak=m.hw.peak_gflops)
+    if hasattr(run.tuner, "stats"):
+        d["tuner_stats"] = run.tuner.stats
+    if run.plot is not None:
         d["plot"] = plot
 
     def human(d):
@@ -102,9 +60,10 @@ def cmd_tune(a):
         if best:
             print(f"  best {d['best_gflops']:.2f} GFLOPS ({d['best_gflops'] / d['peak_gflops']:.1%}"
                   f" of peak), {d['best_cycles']} cycles: {d['best_config']}")
+        # no plot when a resumed trace already held every trial (nothing new to draw)
         print(f"  tuner decisions {d['decision_seconds']:.2f} s; compiling ({d['n_compiled']} "
               f"configurations) and profiling stand for {d['simulated_seconds']:.0f} s"
-              + (f"; plot {d['plot']}" if plot else ""))
+              + (f"; plot {d['plot']}" if "plot" in d else ""))
     emit(d, a.json, human)
 
 

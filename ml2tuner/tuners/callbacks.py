@@ -49,6 +49,12 @@ class LogToFile:
         self.writer.append(r, tuner=tuner.name, **self.extra)
 
 
+def plot_suffixes() -> set:
+    """The image file suffixes matplotlib can write (for checking a plot path up front)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    return {f".{k}" for k in FigureCanvasBase.get_supported_filetypes()}
+
+
 def plot_convergence(results, path, title: str = "", peak: float | None = None):
     """Best-so-far GFLOPS (or 1/cost) against trials, failed trials marked; saved as PNG."""
     import matplotlib
