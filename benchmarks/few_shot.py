@@ -37,8 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ml2tuner.kt_cache import load_exhaustive
-from ml2tuner.offline import load_traces, task_descriptor, train
+from ml2tuner.data.descriptors import task_descriptor
+from ml2tuner.data.exhaustive import load_exhaustive
+from ml2tuner.data.datasets import load_traces
+from ml2tuner.offline import train
 from ml2tuner.surrogates.bundle import load_bundle
 from ml2tuner.transfer import GCPrior, budget_estimate
 
@@ -172,7 +174,7 @@ with tempfile.TemporaryDirectory() as d:
     train(paths, d)
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-from ml2tuner.traces import read_trace
+from ml2tuner.data.traces import read_trace
 tracemalloc.start()
 held = [read_trace(p) for p in paths]
 whole = tracemalloc.get_traced_memory()[1] / 2**20

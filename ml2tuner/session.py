@@ -117,7 +117,7 @@ def tune_task(measurer: Measurer, tuner: str = "ml2tuner", trials: int = 200, *,
                                                 if prior_validity is not None else model))
     resumed, writer = [], None
     if trace is not None:
-        from .traces import TraceWriter, make_header
+        from .data.traces import TraceWriter, make_header
         header = make_header(m.space, tuner=tuner, hparams=t.hp, **m.describe())
         # locks the trace; a resumed one must be of this very run: space, accelerator (all
         # its fields), workload and noise, each record a member of the space

@@ -121,7 +121,7 @@ class GCPrior:
     """The copula fitted on source traces, ready to generate for new tasks."""
 
     def __init__(self, source, quantile: float = QUANTILE):
-        from .offline import TraceSet, load_traces
+        from .data.datasets import TraceSet, load_traces
         ts = source if isinstance(source, TraceSet) else load_traces(source)
         rows, perf = top_quantile(ts, quantile)
         self.knobs = list(ts.knobs)
@@ -211,7 +211,7 @@ def gc_initial_design(space, descriptor, source_traces, n: int, seed: int = 0, v
     """The first `n` configurations to measure on a new task (fewer if the prior yields fewer:
     the tuner fills up at random). `descriptor` may be anything `offline.task_descriptor`
     takes; `validity` a bundle (directory or `Bundle`), a fitted ValidityModel or a callable."""
-    from .offline import task_descriptor
+    from .data.descriptors import task_descriptor
     if n < 1:
         raise UserError("the initial design needs n >= 1")
     if isinstance(validity, (str, bytes)) or hasattr(validity, "is_dir"):

@@ -52,7 +52,7 @@ def cmd_bruteforce(a):
     from tqdm import tqdm
 
     from ..accel.measurer import AccelMeasurer
-    from ..traces import TraceWriter, finish_trace, make_header
+    from ..data.traces import TraceWriter, finish_trace, make_header
     from ..validate import check_output_file
     out = check_output_file(a.out, "--out", force=a.force)
     if not str(out).endswith((".jsonl", ".jsonl.gz")):

@@ -8,7 +8,7 @@ from .common import emit
 
 def cmd_prior(a):
     from ..accel.measurer import AccelMeasurer
-    from ..offline import task_descriptor
+    from ..data.descriptors import task_descriptor
     if a.n < 1:
         raise UserError("-n must be >= 1")
     m = AccelMeasurer(a.accel, a.workload)

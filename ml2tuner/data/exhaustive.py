@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .errors import UserError
-from .measure import Status
-from .space import Knob, Space
-from .validate import kt_times_problem, kt_value_problem
+from ..errors import UserError
+from ..measure import Status
+from ..space import Knob, Space
+from ..validate import kt_times_problem, kt_value_problem
+from .records import finite_number, first_records
 
 #: objectives whose direction is known; anything else needs an explicit `maximize=`
 MINIMIZE_OBJECTIVES = {"time"}
@@ -189,14 +189,6 @@ def _repair_unterminated(text: str):
     return None
 
 
-def _num(x) -> float | None:
-    """A finite float, or None for error strings, None, nan and the like."""
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def _direction(path, objective: str, maximize: bool | None) -> bool:
     if not isinstance(objective, str):
         raise UserError(f"{path}: the objective must be a name, got {objective!r}")
@@ -215,7 +207,7 @@ def _status_of(value, invalidity=None) -> Status:
     if isinstance(value, str):
         # any other error name (or a stray string) is a failure seen when running the kernel
         return _KT_ERRORS.get(value, Status.RUNTIME_ERROR)
-    if _num(value) is None or abs(float(value)) >= FAILURE_MARKER:
+    if finite_number(value) is None or abs(float(value)) >= FAILURE_MARKER:
         return Status.RUNTIME_ERROR
     if invalidity is not None:
         return _T4_INVALIDITY.get(invalidity, Status.RUNTIME_ERROR)
@@ -303,9 +295,9 @@ def _native_rows(path, data, objective, maximize):
                     raise UserError(f"{path}: cache key {key!r}: {s!r} is not a value of "
                                     f"{kn.name!r}")
                 config[kn.name] = match[0]
-        ptime = sum(_num(e.get(k)) or 0.0
+        ptime = sum(finite_number(e.get(k)) or 0.0
                     for k in ("compile_time", "verification_time", "benchmark_time"))
-        gflops = _num(e.get("GFLOP/s"))
+        gflops = finite_number(e.get("GFLOP/s"))
         rows.append((str(key), config, e[obj], _status_of(e[obj]), ptime, gflops))
     meta = {"format": "kerneltuner", "objective": obj,
             **{k: data[k] for k in ("device_name", "kernel_name", "problem_size") if k in data}}
@@ -352,12 +344,12 @@ def _t4_rows(path, data, objective, maximize):
             values[k].append(config[k])
         # T4 does not keep Kernel Tuner's benchmark_time; the sum of the recorded runtimes
         # stands in for it (within 0.4 % of benchmark_time on the convolution cache).
-        bench = sum(_num(t) or 0.0 for t in (times.get("runtimes") or []))
-        ptime = (_num(times.get("compilation")) or 0.0) + (_num(times.get("validation")) or 0.0) \
-            + (_num(times.get("benchmark")) or bench)
+        bench = sum(finite_number(t) or 0.0 for t in (times.get("runtimes") or []))
+        ptime = (finite_number(times.get("compilation")) or 0.0) + (finite_number(times.get("validation")) or 0.0) \
+            + (finite_number(times.get("benchmark")) or bench)
         status = _status_of(meas[obj], r.get("invalidity"))
         key = ",".join(str(config[k]) for k in names)
-        rows.append((key, config, meas[obj], status, ptime, _num(meas.get("GFLOP/s"))))
+        rows.append((key, config, meas[obj], status, ptime, finite_number(meas.get("GFLOP/s"))))
         last_obj = obj
     if not rows:
         return rows, [], {"format": "t4", "objective": objective or "time"}
@@ -372,7 +364,7 @@ def _t4_rows(path, data, objective, maximize):
 
 
 def _sort_key(v):
-    return (0, float(v), "") if _num(v) is not None else (1, 0.0, str(v))
+    return (0, float(v), "") if finite_number(v) is not None else (1, 0.0, str(v))
 
 
 def _build(path, knobs, rows, scale, meta) -> ExhaustiveData:
@@ -421,7 +413,8 @@ def _build(path, knobs, rows, scale, meta) -> ExhaustiveData:
 def from_trace(trace) -> ExhaustiveData:
     """`ExhaustiveData` from an exhaustive ml2tuner trace (a `Trace` or a path to one).
 
-    Every index of the trace's space must be measured; a repeated index keeps its first record.
+    Every index of the trace's space must be measured; a repeated index keeps its first record
+    (`records.first_records`).
     """
     from .traces import Trace, read_trace
     if not isinstance(trace, Trace):
@@ -437,15 +430,13 @@ def from_trace(trace) -> ExhaustiveData:
     hidden: list = [None] * n
     seen = np.zeros(n, dtype=bool)
     gflops = np.full(n, np.nan)
-    any_hidden, dups = False, 0
-    for r in trace.results:
+    any_hidden = False
+    results, dups = first_records(trace.results)
+    for r in results:
         i = r.index
         if not 0 <= i < n:
             raise UserError(f"{trace.path}: measurement of index {i} outside the space of "
                             f"size {n}")
-        if seen[i]:
-            dups += 1
-            continue
         seen[i] = True
         status[i] = r.status.value
         if r.compile_time is not None and r.run_time is not None:
@@ -454,10 +445,10 @@ def from_trace(trace) -> ExhaustiveData:
             split, ptime[i] = False, r.profile_time
         error[i] = r.error
         if r.valid:
-            if _num(r.cost) is None:
+            if finite_number(r.cost) is None:
                 raise UserError(f"{trace.path}: valid measurement of index {i} has no cost")
             cost[i] = float(r.cost)
-            if _num(r.gflops) is not None:
+            if finite_number(r.gflops) is not None:
                 gflops[i] = r.gflops
         if r.status != Status.COMPILE_ERROR:
             hidden[i] = dict(r.hidden)
@@ -468,7 +459,7 @@ def from_trace(trace) -> ExhaustiveData:
                         f"configurations never measured (e.g. indices "
                         f"{', '.join(map(str, missing[:5]))})")
     h = trace.header
-    flops = _num(h.get("flops"))
+    flops = finite_number(h.get("flops"))
     ok = np.isfinite(gflops) & np.isfinite(cost)
     if flops is None and ok.any():
         flops = float(np.median(gflops[ok] * 1e9 * cost[ok]))

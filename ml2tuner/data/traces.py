@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from . import __version__
-from .errors import TraceFormatError, UserError
-from .fileio import FileLock
-from .measure import MeasureResult, Status
-from .space import Space
-from .validate import (compile_record_problem, header_problem, loads_strict, measure_record_problem,
+from .. import __version__
+from ..errors import TraceFormatError, UserError
+from ..fileio import FileLock
+from ..measure import MeasureResult, Status
+from ..space import Space
+from ..validate import (compile_record_problem, header_problem, loads_strict, measure_record_problem,
                        result_problem)
 
 SCHEMA_VERSION = 2

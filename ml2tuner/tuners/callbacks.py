@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..measure import MeasureResult
-from ..traces import TraceWriter
+from ..data.traces import TraceWriter
 
 
 class ProgressBar:
