@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..errors import UserError
-from ..validate import nonneg_float_arg, seed_arg
+from .args import nonneg_float_arg, seed_arg
 from .common import accel_args, emit, json_arg
 
 

@@ -91,7 +91,7 @@ def format_hpo(d: dict) -> str:
 
 
 def register(sub) -> None:
-    from ..validate import positive_int_arg, seed_arg
+    from .args import positive_int_arg, seed_arg
     from ..tuners import TUNERS
     from ..hpo.ac import STRATEGIES
 

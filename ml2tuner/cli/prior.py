@@ -37,7 +37,7 @@ def cmd_prior(a):
 
 def register(sub):
     """Add `prior` to the `ml2tuner` subparsers."""
-    from ..validate import positive_int_arg, probability_arg, seed_arg
+    from .args import positive_int_arg, probability_arg, seed_arg
     p = sub.add_parser("prior", help="Gaussian-copula initial design for a new task, from "
                                      "source traces")
     p.add_argument("--traces", nargs="+", required=True, help="source traces (.jsonl[.gz])")

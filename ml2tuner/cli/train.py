@@ -68,7 +68,7 @@ def cmd_evaluate(a):
 
 def register(sub):
     """Add `train` and `evaluate` to the `ml2tuner` subparsers."""
-    from ..validate import fraction_arg, seed_arg
+    from .args import fraction_arg, seed_arg
     p = sub.add_parser("train", help="train V, P and A offline from traces into a model bundle")
     p.add_argument("--traces", nargs="+", required=True, help="trace files (.jsonl[.gz])")
     p.add_argument("--out", required=True, help="bundle directory, e.g. models/NAME")

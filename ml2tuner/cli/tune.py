@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..errors import UserError
-from ..validate import nonneg_float_arg, positive_int_arg, seed_arg
+from .args import nonneg_float_arg, positive_int_arg, seed_arg
 from .common import accel_args, emit, hp_from_args
 
 

@@ -128,7 +128,7 @@ def _cmd_model(a) -> None:
 
 def register(sub) -> None:
     """Add `tvm-tune` to the `ml2tuner` subparsers."""
-    from ..validate import nonneg_int_arg, positive_int_arg, seed_arg
+    from .args import nonneg_int_arg, positive_int_arg, seed_arg
     p = sub.add_parser("tvm-tune", help="tune an operator or a Relax model with TVM "
                        "MetaSchedule (llvm CPU; needs the tvm extra)")
     p.add_argument("--model", help="a whole Relax model: resnet (ResNet-18-style conv blocks) "

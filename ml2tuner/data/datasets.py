@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..validate import header_problem, measure_record_problem
+from .validation import header_problem, measure_record_problem
 from .records import FILL_VALUE, feature_number
 from .traces import READABLE_SCHEMAS, iter_records
 

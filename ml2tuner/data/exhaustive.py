@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import UserError
 from ..measure import Status
 from ..space import Knob, Space
-from ..validate import kt_times_problem, kt_value_problem
+from .validation import kt_times_problem, kt_value_problem
 from .records import finite_number, first_records
 
 #: objectives whose direction is known; anything else needs an explicit `maximize=`

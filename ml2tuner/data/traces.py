@@ -32,8 +32,9 @@ from ..errors import TraceFormatError, UserError
 from ..fileio import FileLock
 from ..measure import MeasureResult, Status
 from ..space import Space
-from ..validate import (compile_record_problem, header_problem, loads_strict, measure_record_problem,
-                       result_problem)
+from ..validate import loads_strict
+from .validation import (compile_record_problem, header_problem, measure_record_problem,
+                         result_problem)
 
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
