@@ -37,8 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ml2tuner.kt_cache import load_exhaustive
-from ml2tuner.offline import load_traces, task_descriptor, train
+from ml2tuner.data.descriptors import task_descriptor
+from ml2tuner.data.exhaustive import load_exhaustive
+from ml2tuner.data.datasets import load_traces
+from ml2tuner.offline import train
 from ml2tuner.surrogates.bundle import load_bundle
 from ml2tuner.transfer import GCPrior, budget_estimate
 
@@ -125,11 +127,9 @@ def task_lists(bundle, prior, path, seeds):
     return res, data
 
 
-def tuner_runs(bundle, data, path, src_paths, budget, seeds):
+def tuner_runs(bundle, data, src_paths, budget, seeds):
     from ml2tuner.replay import ReplayMeasurer
-    from ml2tuner.transfer import gc_initial_design
-    from ml2tuner.tuners import make_tuner
-    from ml2tuner.warmstart import set_initial_design, warm_start
+    from ml2tuner.session import tune_task
     m = ReplayMeasurer(data)
     opt = np.nanmin(data.cost)
     out = {}
@@ -137,22 +137,20 @@ def tuner_runs(bundle, data, path, src_paths, budget, seeds):
         runs = []
         for s in range(seeds):
             m.reset()
-            t = make_tuner("ml2tuner", m.space, seed=s, explorer="exhaustive")
-            if mode == "warm":
-                warm_start(t, bundle, m)
-            elif mode == "gc":
-                set_initial_design(t, gc_initial_design(m.space, path, src_paths,
-                                                        t.hp["n_init"], seed=s,
-                                                        validity=bundle))
-            t0 = time.perf_counter()
-            res = t.tune(budget, m)
+            # gc: the copula design, V-filtered by the bundle, without warm-starting the models
+            run = tune_task(m, "ml2tuner", budget, seed=s, hp={"explorer": "exhaustive"},
+                            model=bundle if mode == "warm" else None,
+                            init="gc" if mode == "gc" else "random",
+                            source_traces=src_paths if mode == "gc" else None,
+                            prior_validity=bundle if mode == "gc" else None)
+            res = run.result
             h = res.history
             f = opt / res.best_curve()
             hit = np.flatnonzero(f >= 0.95 - 1e-12)
             runs.append({**{f"best_at_{k}": float(f[min(k, len(f)) - 1]) for k in KS},
                          "to_95": float(hit[0] + 1) if hit.size else None,
                          "invalid_in_10": float(sum(not r.valid for r in h[:10])),
-                         "seconds": time.perf_counter() - t0})
+                         "seconds": run.tune_seconds})
         reached = [r["to_95"] for r in runs if r["to_95"] is not None]
         out[mode] = {**{k: float(np.mean([r[k] for r in runs])) for k in
                         [f"best_at_{k}" for k in KS] + ["invalid_in_10", "seconds"]},
@@ -176,7 +174,7 @@ with tempfile.TemporaryDirectory() as d:
     train(paths, d)
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-from ml2tuner.traces import read_trace
+from ml2tuner.data.traces import read_trace
 tracemalloc.start()
 held = [read_trace(p) for p in paths]
 whole = tracemalloc.get_traced_memory()[1] / 2**20
@@ -224,8 +222,8 @@ def main(argv=None):
                 for method, f in res.items():
                     rows.append({"accel": acc, "layer": L, "method": method, **f})
                 if a.tuner_budget > 0:
-                    for mode, f in tuner_runs(bundle, data, paths[acc, L], src,
-                                              a.tuner_budget, a.seeds).items():
+                    for mode, f in tuner_runs(bundle, data, src, a.tuner_budget,
+                                              a.seeds).items():
                         tuner.append({"accel": acc, "layer": L, "mode": mode, **f})
                 print(f"{acc} {L}: " + "  ".join(
                     f"{m} {res[m]['best_at_1']:.2f}/{res[m]['to_95']:.0f}" for m in res),

@@ -18,7 +18,7 @@ import argparse
 import os
 import sys
 
-from ml2tuner.hpo.cli import format_hpo
+from ml2tuner.cli.hpo import format_hpo
 from ml2tuner.hpo.meta import hpo
 
 from _data import RESULTS, ROOT, SHARED, write_result

@@ -18,6 +18,15 @@ from .errors import UserError
 
 @dataclass(frozen=True)
 class HP:
+    """One hyperparameter of a tuner's table.
+
+    A numeric one is an int when its `default` is an int, else a float, in [low, high] (either
+    bound may be None), searched on a log scale when `log`; a categorical one takes exactly one
+    of `choices` (compared by type too: 1 is not True). `check` returns the value converted to
+    its kind or raises `UserError` naming the setting; the default itself must pass `check`.
+    `tunable`: HPO searches it unless the user names others; `condition`: it only matters while
+    another setting takes one of the listed values.
+    """
     default: object
     low: float | None = None
     high: float | None = None

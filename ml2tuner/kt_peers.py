@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UserError
-from .kt_cache import ExhaustiveData, _read_json, load_kt_cache
+from .data.exhaustive import ExhaustiveData, _read_json, load_kt_cache
 
 #: the strategies the GPU-cache benchmark compares against, with Kernel Tuner's defaults
 STRATEGIES = ("genetic_algorithm", "pso", "firefly_algorithm", "simulated_annealing",

@@ -33,6 +33,20 @@ class Knob:
 
 
 class Space:
+    """The configurations a tuner may pick, numbered 0..len(space)-1.
+
+    Contract, for every index i of the space:
+    * `config_to_index(index_to_config(i)) == i`; a config that is not a member (a value
+      outside its knob, a missing or extra knob, a point a restricted space leaves out) raises
+      `SpaceError`;
+    * `features(indices)` is a float (n, len(names)) matrix: a numeric knob's own value, a
+      non-numeric knob's value position; the same config always gives the same row;
+    * `sample(rng, k, exclude)` returns distinct members not in `exclude`, fewer when fewer
+      remain, and draws only from `rng` (so a seeded tuner is reproducible);
+    * `to_dict()` / `from_dict()` round-trip knobs, values, members and name (traces record it),
+      and `signature()` changes whenever one of them does.
+    """
+
     def __init__(self, knobs, members=None, name: str = ""):
         self.knobs = [k if isinstance(k, Knob) else Knob(k[0], tuple(k[1])) for k in knobs]
         if not self.knobs:

@@ -121,7 +121,7 @@ class GCPrior:
     """The copula fitted on source traces, ready to generate for new tasks."""
 
     def __init__(self, source, quantile: float = QUANTILE):
-        from .offline import TraceSet, load_traces
+        from .data.datasets import TraceSet, load_traces
         ts = source if isinstance(source, TraceSet) else load_traces(source)
         rows, perf = top_quantile(ts, quantile)
         self.knobs = list(ts.knobs)
@@ -211,7 +211,7 @@ def gc_initial_design(space, descriptor, source_traces, n: int, seed: int = 0, v
     """The first `n` configurations to measure on a new task (fewer if the prior yields fewer:
     the tuner fills up at random). `descriptor` may be anything `offline.task_descriptor`
     takes; `validity` a bundle (directory or `Bundle`), a fitted ValidityModel or a callable."""
-    from .offline import task_descriptor
+    from .data.descriptors import task_descriptor
     if n < 1:
         raise UserError("the initial design needs n >= 1")
     if isinstance(validity, (str, bytes)) or hasattr(validity, "is_dir"):
@@ -241,56 +241,6 @@ def budget_estimate(n_space: int, n_unique_samples: int, p: float = 0.9) -> int:
         if hypergeom.sf(0, C, ideal, k) >= p - 1e-12:
             return k
     return C
-
-
-# ----- command line ------------------------------------------------------------------------------
-def cmd_prior(a):
-    from .accel.measurer import AccelMeasurer
-    from .cli import _print
-    from .offline import task_descriptor
-    if a.n < 1:
-        raise UserError("-n must be >= 1")
-    m = AccelMeasurer(a.accel, a.workload)
-    validity = None
-    if a.model:
-        from .surrogates.bundle import load_bundle
-        validity = load_bundle(a.model)
-    res = GCPrior(a.traces, a.quantile).generate(m.space, task_descriptor(m), a.n, a.seed,
-                                                 validity, rank=a.rank)
-    d = {"accel": m.hw.name, "workload": m.wl.label, "size": len(m.space),
-         "indices": res.indices, "configs": [m.space.index_to_config(i) for i in res.indices],
-         "n_generated": res.n_generated, "n_outside": res.n_outside,
-         "n_rejected_by_v": res.n_rejected, "n_unique": res.n_unique,
-         "budget_estimate": budget_estimate(len(m.space), res.n_unique, a.p)
-         if res.n_unique else None, "p": a.p}
-
-    def human(d):
-        print(f"{d['workload']} on {d['accel']}: {d['n_unique']} distinct configurations "
-              f"generated ({d['n_outside']} samples outside the space, "
-              f"{d['n_rejected_by_v']} rejected by V); budget estimate {d['budget_estimate']} "
-              f"(p = {d['p']})")
-        for i, c in zip(d["indices"], d["configs"]):
-            print(f"  {i:6d}  {c}")
-    _print(d, a.json, human)
-
-
-def register(sub):
-    """Add `prior` to the `ml2tuner` command (cli._EXTRA_COMMANDS)."""
-    from .validate import positive_int_arg, probability_arg, seed_arg
-    p = sub.add_parser("prior", help="Gaussian-copula initial design for a new task, from "
-                                     "source traces")
-    p.add_argument("--traces", nargs="+", required=True, help="source traces (.jsonl[.gz])")
-    p.add_argument("--accel", default="vta-1x16")
-    p.add_argument("--workload", default="resnet18.C2")
-    p.add_argument("-n", type=positive_int_arg, default=10,
-                   help="configurations to propose (default 10)")
-    p.add_argument("--model", help="bundle whose Model V drops predicted-invalid samples")
-    p.add_argument("--quantile", type=probability_arg, default=QUANTILE)
-    p.add_argument("--rank", default="performance", choices=("performance", "frequency"))
-    p.add_argument("--p", type=probability_arg, default=0.9, help="budget estimate confidence")
-    p.add_argument("--seed", type=seed_arg, default=0)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_prior)
 
 
 __all__ = ["GaussianCopula", "GCPrior", "PriorSamples", "budget_estimate", "gc_initial_design",

@@ -105,7 +105,7 @@ def warm_start(tuner, model, task=None, prior_samples: float = 50.0):
     initial design once its models count as fitted and n_init samples are in.
     """
     from .errors import UserError
-    from .offline import task_descriptor
+    from .data.descriptors import task_descriptor
     for attr in ("v", "p", "a", "fitted", "hp", "space"):
         if not hasattr(tuner, attr):
             raise UserError(f"--model needs the ml2tuner tuner; {getattr(tuner, 'name', tuner)!r}"

@@ -229,11 +229,8 @@ def test_meta_check_on_real_grid(shared_data):
 
 # ----- HPO loop and CLI ----------------------------------------------------------------------
 def _cli(argv, capsys, monkeypatch):
-    from ml2tuner import cli
-    from ml2tuner.hpo.cli import register
-    if register not in cli._EXTRA_COMMANDS:
-        monkeypatch.setattr(cli, "_EXTRA_COMMANDS", [*cli._EXTRA_COMMANDS, register])
-    rc = cli.main(argv)
+    from ml2tuner.cli import main
+    rc = main(argv)
     out = capsys.readouterr()
     return rc, out.out, out.err
 

@@ -211,7 +211,7 @@ def test_hpo_keeps_the_defaults_when_the_incumbent_loses(fake_runs, monkeypatch,
 
 
 def test_hpo_keeps_a_winner_and_writes_its_settings(fake_runs, monkeypatch, tmp_path, capsys):
-    from ml2tuner.hpo.cli import format_hpo
+    from ml2tuner.cli.hpo import format_hpo
     d = hpo("ml2tuner", [C9, C10], [C11], "smac", evals=10, repeats=2, budget=20,
             names=["batch_size", "explorer"], out_dir=tmp_path, progress=False,
             validate_repeats=20, test_repeats=20)

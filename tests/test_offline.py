@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml2tuner import cli, offline
+from ml2tuner import cli
 from ml2tuner.errors import UserError
 from ml2tuner.offline import evaluate, leave_one_out, load_traces, train
 from ml2tuner.surrogates import AdvancedModel, PerformanceModel, ValidityModel
@@ -27,14 +27,7 @@ def bundle_dir(tmp_path_factory):
 
 
 def run_cli(args, capsys):
-    # the CLI as the user gets it once cli._EXTRA_COMMANDS holds offline.register
-    cmds = [r for r in cli._EXTRA_COMMANDS if r is not offline.register] + [offline.register]
-    old = list(cli._EXTRA_COMMANDS)
-    cli._EXTRA_COMMANDS[:] = cmds
-    try:
-        rc = cli.main([str(a) for a in args])
-    finally:
-        cli._EXTRA_COMMANDS[:] = old
+    rc = cli.main([str(a) for a in args])
     out = capsys.readouterr()
     return rc, out.out, out.err
 

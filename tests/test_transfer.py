@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml2tuner import cli, transfer
+from ml2tuner import cli
 from ml2tuner.errors import UserError
 from ml2tuner.measure import MeasureResult, Status
 from ml2tuner.space import Space
@@ -106,18 +106,11 @@ def test_gc_on_shipped_traces_with_bundle_validity(tmp_path):
 
 
 def test_cli_prior(tmp_path, capsys):
-    old = list(cli._EXTRA_COMMANDS)
-    cli._EXTRA_COMMANDS[:] = [r for r in old if r is not transfer.register] + [transfer.register]
-    try:
-        src = [str(ROOT / "traces" / "vta-1x16" / f"resnet18.{c}.jsonl.gz") for c in ("C9",
-                                                                                    "C10")]
-        rc = cli.main(["prior", "--traces", *src, "--workload", "resnet18.C11", "-n", "4",
-                       "--json"])
-        d = json.loads(capsys.readouterr().out)
-        assert rc == 0 and len(d["configs"]) == 4 and d["budget_estimate"] >= 1
-        bad = str(_synthetic(tmp_path, 8, invalid_all=True))
-        rc = cli.main(["prior", "--traces", bad, "--workload", "resnet18.C11"])
-        err = capsys.readouterr().err
-        assert rc == 2 and "top quantile" in err and len(err.strip().splitlines()) == 1
-    finally:
-        cli._EXTRA_COMMANDS[:] = old
+    src = [str(ROOT / "traces" / "vta-1x16" / f"resnet18.{c}.jsonl.gz") for c in ("C9", "C10")]
+    rc = cli.main(["prior", "--traces", *src, "--workload", "resnet18.C11", "-n", "4", "--json"])
+    d = json.loads(capsys.readouterr().out)
+    assert rc == 0 and len(d["configs"]) == 4 and d["budget_estimate"] >= 1
+    bad = str(_synthetic(tmp_path, 8, invalid_all=True))
+    rc = cli.main(["prior", "--traces", bad, "--workload", "resnet18.C11"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "top quantile" in err and len(err.strip().splitlines()) == 1

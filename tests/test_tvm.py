@@ -333,14 +333,8 @@ def test_preimport_builder_mode(tmp_path):
 
 # ----- the tvm-tune command ---------------------------------------------------------------------
 def _cli(argv):
-    from ml2tuner import cli
-    from ml2tuner.tvm.cli import register
-    old = list(cli._EXTRA_COMMANDS)
-    cli._EXTRA_COMMANDS[:] = [r for r in old if r is not register] + [register]
-    try:
-        return cli.main(argv)
-    finally:
-        cli._EXTRA_COMMANDS[:] = old
+    from ml2tuner.cli import main
+    return main(argv)
 
 
 def test_cli_without_tvm_says_how_to_install(monkeypatch, capsys):

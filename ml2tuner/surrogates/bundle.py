@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
+from ..data.records import feature_number
 from ..errors import UserError
 from .models import AdvancedModel, PerformanceModel, ValidityModel
 
@@ -244,7 +245,7 @@ class TaskModels:
         self._cols = np.array([pos.get(n, -1) for n in bundle.visible], dtype=np.int64)
         self.unknown_knobs = [n for n in space.names if n not in set(bundle.visible)]
         self.missing_descriptors = [k for k in bundle.descriptor_names if k not in descriptor]
-        self._desc = np.array([_num(descriptor.get(k)) for k in bundle.descriptor_names],
+        self._desc = np.array([feature_number(descriptor.get(k)) for k in bundle.descriptor_names],
                               dtype=np.float64)
         self.v = _Adapter(self, bundle.v, "v")
         self.p = _Adapter(self, bundle.p, "p")
@@ -286,10 +287,6 @@ class _Adapter:
 
 def _is_num(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _num(v) -> float:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
 
 
 __all__ = ["Bundle", "TaskModels", "save_bundle", "load_bundle", "FORMAT", "SCHEMA_VERSION"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..measure import MeasureResult
-from ..traces import TraceWriter
+from ..data.traces import TraceWriter
 
 
 class ProgressBar:
@@ -47,6 +47,12 @@ class LogToFile:
 
     def __call__(self, tuner, r: MeasureResult):
         self.writer.append(r, tuner=tuner.name, **self.extra)
+
+
+def plot_suffixes() -> set:
+    """The image file suffixes matplotlib can write (for checking a plot path up front)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    return {f".{k}" for k in FigureCanvasBase.get_supported_filetypes()}
 
 
 def plot_convergence(results, path, title: str = "", peak: float | None = None):

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..acquisition import ACQUISITIONS, PerformanceEnsemble, acquisition
+from ..data.records import hidden_row
 from ..hparams import HP
 from ..measure import MeasureResult
 from ..surrogates import AdvancedModel, PerformanceModel, ValidityModel, offset_column
@@ -139,7 +140,9 @@ class ML2Tuner(Tuner):
     def _hidden_matrix(self, hs: list[dict]) -> np.ndarray:
         if self.hidden_names is None:
             self.hidden_names = sorted(hs[0])
-        return np.array([[h.get(k, 0.0) for k in self.hidden_names] for h in hs], dtype=float)
+        # an absent feature is NaN, as in offline training (data.records), so a warm-started
+        # Model A is fed as it was trained
+        return np.array([hidden_row(h, self.hidden_names) for h in hs], dtype=float)
 
     def _a_features(self, idx: list[int], hs: list[dict]) -> np.ndarray:
         return np.hstack([self.space.features(idx), self._hidden_matrix(hs)])

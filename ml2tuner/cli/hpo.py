@@ -1,28 +1,16 @@
-"""`ml2tuner replay` and `ml2tuner hpo`. Wired into the main parser by `register(subparsers)`."""
+"""`ml2tuner replay` and `ml2tuner hpo`: tuners scored and configured in simulation mode."""
 from __future__ import annotations
 
 import json
 
-
-def _print(d: dict, as_json: bool, human):
-    if as_json:
-        print(json.dumps(d, default=float))
-    else:
-        human(d)
-
-
-def _hp_args(items, hp_file=None, tuner=None) -> dict:
-    """--hp-file's settings, overridden by --hp NAME=VALUE."""
-    # imported late: ml2tuner.cli imports this module
-    from ..cli import hp_from_args
-    return hp_from_args(tuner, items, hp_file)
+from .common import emit, hp_from_args
 
 
 def cmd_replay(a):
-    from .evaluate import check_dask_address, evaluate_setting
+    from ..hpo.evaluate import check_dask_address, evaluate_setting
     if a.dask_scheduler is not None:
         check_dask_address(a.dask_scheduler)
-    r = evaluate_setting(a.tuner, _hp_args(a.hp, a.hp_file, a.tuner), [a.cache], a.repeats,
+    r = evaluate_setting(a.tuner, hp_from_args(a.tuner, a.hp, a.hp_file), [a.cache], a.repeats,
                          a.budget, a.seed,
                          n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, n_points=a.points,
                          progress=False if a.quiet or a.json else None, objective=a.objective)
@@ -49,13 +37,13 @@ def cmd_replay(a):
               + f"; invalid measured (mean) {d['n_invalid_mean']:.1f}")
         print(f"  simulated profiling {d['sim_seconds_total']:.0f} s replayed in "
               f"{d['wall_seconds']:.1f} s ({d['speedup']:.0f}x)")
-    _print(d, a.json, human)
+    emit(d, a.json, human)
 
 
 def cmd_hpo(a):
     from ..validate import check_output_dir
-    from .evaluate import check_dask_address
-    from .meta import hpo
+    from ..hpo.evaluate import check_dask_address
+    from ..hpo.meta import hpo
     if a.out:
         check_output_dir(a.out, "--out")
     if a.dask_scheduler is not None:
@@ -68,7 +56,7 @@ def cmd_hpo(a):
             objective=a.objective)
     if a.json:
         d = {k: v for k, v in d.items() if k != "history"}
-    _print(d, a.json, lambda d: print(format_hpo(d)))
+    emit(d, a.json, lambda d: print(format_hpo(d)))
 
 
 def format_hpo(d: dict) -> str:
@@ -103,9 +91,9 @@ def format_hpo(d: dict) -> str:
 
 
 def register(sub) -> None:
-    from ..validate import positive_int_arg, seed_arg
+    from .args import positive_int_arg, seed_arg
     from ..tuners import TUNERS
-    from .ac import STRATEGIES
+    from ..hpo.ac import STRATEGIES
 
     def common(p, repeats):
         p.add_argument("--tuner", default="ml2tuner", choices=sorted(TUNERS))

@@ -4,22 +4,21 @@
                       [--cost-model ml2|xgb|random] [--load-model DIR] [--save-model DIR] [--json]
     ml2tuner tvm-tune --model resnet --trials 64 --work-dir DIR [--resume] [--json]
 
-Wired into the main parser by `register(subparsers)` (ml2tuner.cli._EXTRA_COMMANDS). Importing
-this module does not import TVM; without TVM the command prints one line saying how to install
-it and exits 2.
+Importing this module does not import TVM; without TVM the command prints one line saying how
+to install it and exits 2.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import UserError
+from .common import emit
 
 INSTALL_HINT = "pip install -e '.[tvm]'"
 
 
 def _check_tvm() -> None:
-    from ._env import tvm_available
+    from ..tvm._env import tvm_available
     ok, why = tvm_available()
     if not ok:
         raise UserError(f"TVM is needed for tvm-tune: {why.split(' (')[0]}; install it with "
@@ -32,7 +31,7 @@ def _check_model_dir(path) -> None:
 
 
 def cmd_tvm_tune(a) -> None:
-    from .workloads import parse_spec
+    from ..tvm.workloads import parse_spec
     if (a.workload is None) == (a.model is None):
         raise UserError("give exactly one of --workload SPEC or --model NAME")
     if a.workload is not None:
@@ -61,7 +60,7 @@ def cmd_tvm_tune(a) -> None:
     if trace is not None and trace.exists() and trace.stat().st_size > 0:
         raise UserError(f"{trace} exists; choose another file (tvm-tune does not resume)")
     _check_tvm()
-    from .tune import tvm_tune
+    from ..tvm.tune import tvm_tune
     r = tvm_tune(a.workload, a.trials, seed=a.seed, trace_path=trace,
                  use_ml2tuner=a.cost_model == "ml2", num_trials_per_iter=a.trials_per_iter,
                  alpha=a.alpha, population_size=a.population,
@@ -75,60 +74,61 @@ def cmd_tvm_tune(a) -> None:
     d["n_failed"] = r["trials"] - r["n_ok"]
     if a.save_model:
         d["model_dir"] = str(a.save_model)
-    if a.json:
-        print(json.dumps(d, default=float))
-        return
-    print(f"{d['workload']}: {d['trials']} candidates measured with MetaSchedule "
-          f"({a.cost_model} cost model, seed {d['seed']}) on {d['target']['kind']} "
-          f"({d['target'].get('num-cores')} cores)")
-    if d["best_latency_s"] is not None:
-        print(f"  best latency {d['best_latency_s'] * 1e6:.2f} us  ({d['best_gflops']:.2f} GFLOPS)")
-    else:
-        print("  no candidate ran: no latency")
-    print(f"  failures {d['n_failed']}/{d['trials']} (compile {d['n_compile_error']}, runtime "
-          f"{d['n_runtime_error']}, timeout {d['n_timeout']})")
-    print(f"  wall {d['wall_s']:.1f} s (TVM start-up {d['init_s']:.1f} s, tuning "
-          f"{d['tune_s']:.1f} s)" + (f"; trace {d['trace_path']}" if d["trace_path"] else "")
-          + (f"; model {d['model_dir']}" if a.save_model else ""))
+
+    def human(d):
+        print(f"{d['workload']}: {d['trials']} candidates measured with MetaSchedule "
+              f"({a.cost_model} cost model, seed {d['seed']}) on {d['target']['kind']} "
+              f"({d['target'].get('num-cores')} cores)")
+        if d["best_latency_s"] is not None:
+            print(f"  best latency {d['best_latency_s'] * 1e6:.2f} us  "
+                  f"({d['best_gflops']:.2f} GFLOPS)")
+        else:
+            print("  no candidate ran: no latency")
+        print(f"  failures {d['n_failed']}/{d['trials']} (compile {d['n_compile_error']}, runtime "
+              f"{d['n_runtime_error']}, timeout {d['n_timeout']})")
+        print(f"  wall {d['wall_s']:.1f} s (TVM start-up {d['init_s']:.1f} s, tuning "
+              f"{d['tune_s']:.1f} s)" + (f"; trace {d['trace_path']}" if d["trace_path"] else "")
+              + (f"; model {d['model_dir']}" if a.save_model else ""))
+    emit(d, a.json, human)
 
 
 def _cmd_model(a) -> None:
-    from .models import MODELS
+    from ..tvm.models import MODELS
     if a.model not in MODELS:
         raise UserError(f"unknown model {a.model!r} (models: {', '.join(MODELS)})")
     if a.resume and not a.work_dir:
         raise UserError("--resume needs --work-dir (where the first run saved its database)")
     _check_tvm()
-    from .relax_tune import tune_model
+    from ..tvm.relax_tune import tune_model
     r = tune_model(a.model, a.trials, seed=a.seed, cost_model=a.cost_model, work_dir=a.work_dir,
                    resume=a.resume, trace_path=a.trace, load_model_dir=a.load_model,
                    save_model_dir=a.save_model, num_trials_per_iter=a.trials_per_iter,
                    alpha=a.alpha, population_size=a.population, verbose=a.verbose)
-    if a.json:
-        print(json.dumps(r, default=float))
-        return
-    us = 1e6
-    print(f"model {r['model']}: {len(r['tasks'])} tasks, {r['trials_run']} new trials "
-          f"({a.cost_model} cost model, seed {r['seed']}), {r['records']} tuning records"
-          + (f" in {r['work_dir']}" if r["work_dir"] else ""))
-    if r["trials_run"] == 0 and r["reused_records"]:
-        print(f"  reused {r['reused_records']} records from {r['work_dir']} "
-              "(--resume tunes further)")
-    print(f"  end-to-end latency: untuned {r['untuned_latency'] * us:.1f} us, tuned "
-          f"{r['tuned_latency'] * us:.1f} us ({r['speedup']:.2f}x)")
-    print(f"  {'task':34s} {'weight':>6s} {'trials':>6s} {'untuned us':>11s} {'tuned us':>10s}")
-    for t in r["tasks"]:
-        un = f"{t['untuned_s'] * us:11.1f}" if t["untuned_s"] else f"{'-':>11s}"
-        tu = f"{t['tuned_s'] * us:10.1f}" if t["tuned_s"] else f"{'untuned':>10s}"
-        print(f"  {t['name']:34s} {t['weight']:6d} {t['trials']:6d} {un} {tu}")
-    print(f"  failures {r['failures']}/{r['trials_run']}; wall {r['wall_s']:.1f} s (tuning "
-          f"{r['tune_s']:.1f} s)" + (f"; trace {r['trace_path']}" if r["trace_path"] else "")
-          + (f"; model {r['model_dir']}" if r["model_dir"] else ""))
+
+    def human(r):
+        us = 1e6
+        print(f"model {r['model']}: {len(r['tasks'])} tasks, {r['trials_run']} new trials "
+              f"({a.cost_model} cost model, seed {r['seed']}), {r['records']} tuning records"
+              + (f" in {r['work_dir']}" if r["work_dir"] else ""))
+        if r["trials_run"] == 0 and r["reused_records"]:
+            print(f"  reused {r['reused_records']} records from {r['work_dir']} "
+                  "(--resume tunes further)")
+        print(f"  end-to-end latency: untuned {r['untuned_latency'] * us:.1f} us, tuned "
+              f"{r['tuned_latency'] * us:.1f} us ({r['speedup']:.2f}x)")
+        print(f"  {'task':34s} {'weight':>6s} {'trials':>6s} {'untuned us':>11s} {'tuned us':>10s}")
+        for t in r["tasks"]:
+            un = f"{t['untuned_s'] * us:11.1f}" if t["untuned_s"] else f"{'-':>11s}"
+            tu = f"{t['tuned_s'] * us:10.1f}" if t["tuned_s"] else f"{'untuned':>10s}"
+            print(f"  {t['name']:34s} {t['weight']:6d} {t['trials']:6d} {un} {tu}")
+        print(f"  failures {r['failures']}/{r['trials_run']}; wall {r['wall_s']:.1f} s (tuning "
+              f"{r['tune_s']:.1f} s)" + (f"; trace {r['trace_path']}" if r["trace_path"] else "")
+              + (f"; model {r['model_dir']}" if r["model_dir"] else ""))
+    emit(r, a.json, human)
 
 
 def register(sub) -> None:
     """Add `tvm-tune` to the `ml2tuner` subparsers."""
-    from ..validate import nonneg_int_arg, positive_int_arg, seed_arg
+    from .args import nonneg_int_arg, positive_int_arg, seed_arg
     p = sub.add_parser("tvm-tune", help="tune an operator or a Relax model with TVM "
                        "MetaSchedule (llvm CPU; needs the tvm extra)")
     p.add_argument("--model", help="a whole Relax model: resnet (ResNet-18-style conv blocks) "
