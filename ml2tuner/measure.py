@@ -98,3 +98,8 @@ class Measurer(ABC):
     def describe(self) -> dict:
         """Metadata for a trace header."""
         return {"space": self.space.to_dict()}
+
+    def descriptor(self) -> dict:
+        """The task's numeric descriptor (layer shape, accelerator parameters) that cross-task
+        models and the copula prior condition on; {} when the backend knows none."""
+        return dict(self.describe().get("descriptor") or {})

@@ -115,5 +115,18 @@ class ReplayMeasurer(Measurer):
                                              "cost_unit", "device_name", "kernel_name")
                            if k in m}}
 
+    def descriptor(self) -> dict:
+        """The recorded descriptor of an ml2tuner trace; for older traces without one, rebuilt
+        from the recorded accelerator and workload; {} for Kernel Tuner caches."""
+        m = self.data.meta
+        if m.get("descriptor"):
+            return dict(m["descriptor"])
+        if isinstance(m.get("accel"), dict) and m.get("workload"):
+            from .accel.hardware import hardware_from_dict
+            from .accel.workloads import parse_workload
+            return {**hardware_from_dict(m["accel"]).descriptor(),
+                    **parse_workload(m["workload"]).descriptor()}
+        return {}
+
 
 __all__ = ["ReplayMeasurer"]

@@ -62,3 +62,20 @@ def test_first_record_of_a_repeat_counts_in_every_reader(tmp_path):
     assert np.isclose(ts.log_cost[row], math.log(rs[row].cost))
     kept, skipped = first_records([ok, again])
     assert kept == [ok] and skipped == 1
+
+
+def test_measurers_expose_their_task_descriptor():
+    """A replayed trace gives the descriptor recorded in its header, the same as the live
+    simulator of that task; a Kernel Tuner cache has none."""
+    from ml2tuner.accel.measurer import AccelMeasurer
+    from ml2tuner.data.descriptors import task_descriptor
+    from ml2tuner.replay import ReplayMeasurer
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "traces" / "vta-1x16" / "resnet18.C5.jsonl.gz"
+    live = AccelMeasurer("vta-1x16", "resnet18.C5")
+    replay = ReplayMeasurer.from_file(path)
+    assert replay.descriptor() == live.descriptor() == task_descriptor(path)
+    assert live.descriptor()["wl_IC"] == 128 and live.descriptor()["hw_log_block"] == 4
+    assert task_descriptor(replay) == live.descriptor()
+    from ml2tuner.testing import kt_style_data
+    assert ReplayMeasurer(kt_style_data()).descriptor() == {}

@@ -9,8 +9,7 @@ from .traces import iter_records
 
 def task_descriptor(task) -> dict:
     """The numeric task descriptor of `task`: a dict (returned as is), a trace path (its
-    header's `descriptor`), a measurer whose `describe()` has one (AccelMeasurer), or a
-    ReplayMeasurer of an ml2tuner trace (rebuilt from the recorded accelerator and workload)."""
+    header's `descriptor`) or a measurer (its `descriptor()`)."""
     if task is None:
         return {}
     if isinstance(task, dict):
@@ -19,15 +18,8 @@ def task_descriptor(task) -> dict:
         for _, rec in iter_records(task):
             return dict(rec.get("descriptor") or {}) if rec.get("record") == "header" else {}
         return {}
-    desc = task.describe().get("descriptor") if hasattr(task, "describe") else None
-    if desc:
-        return dict(desc)
-    meta = getattr(getattr(task, "data", None), "meta", None) or {}
-    if isinstance(meta.get("accel"), dict) and meta.get("workload"):
-        from ..accel.hardware import hardware_from_dict
-        from ..accel.workloads import parse_workload
-        return {**hardware_from_dict(meta["accel"]).descriptor(),
-                **parse_workload(meta["workload"]).descriptor()}
+    if hasattr(task, "descriptor"):         # a measurer knows its own task
+        return dict(task.descriptor())
     return {}
 
 

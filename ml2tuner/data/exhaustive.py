@@ -465,7 +465,7 @@ def from_trace(trace) -> ExhaustiveData:
         flops = float(np.median(gflops[ok] * 1e9 * cost[ok]))
     meta = {"format": "ml2tuner-trace", "source": trace.path, "objective": "time",
             "maximize": False, "cost_unit": "s", "duplicates": dups,
-            **{k: h[k] for k in ("workload", "accel", "tool") if k in h}}
+            **{k: h[k] for k in ("workload", "accel", "tool", "descriptor") if k in h}}
     meta["counts"] = {str(s): int((status == s).sum()) for s in np.unique(status)}
     return ExhaustiveData(space, cost, status, ptime, meta=meta, error=error,
                           hidden=hidden if any_hidden else None, flops=flops,
