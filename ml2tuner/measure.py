@@ -12,6 +12,8 @@ import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .space import Space
 
 
@@ -103,3 +105,13 @@ class Measurer(ABC):
         """The task's numeric descriptor (layer shape, accelerator parameters) that cross-task
         models and the copula prior condition on; {} when the backend knows none."""
         return dict(self.describe().get("descriptor") or {})
+
+
+def best_found_curve(results, budget: int | None = None) -> np.ndarray:
+    """Best cost after each of the first `budget` results (all if None), in measuring order;
+    inf until the first valid one. Shorter than `budget` if there are fewer results."""
+    res = list(results)[:budget] if budget is not None else list(results)
+    c = np.array([r.cost if r.valid and r.cost is not None else np.inf for r in res],
+                 dtype=np.float64)
+    c[np.isnan(c)] = np.inf
+    return np.minimum.accumulate(c) if c.size else c

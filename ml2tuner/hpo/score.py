@@ -27,6 +27,7 @@ from scipy.special import gammaln
 
 from ..errors import UserError
 from ..kt_cache import ExhaustiveData
+from ..measure import best_found_curve  # noqa: F401  (re-exported: the score's curves)
 
 _CHUNK = 4_000_000    # max matrix entries held at once (budgets x valid configs)
 
@@ -115,16 +116,6 @@ def cutoff_budget(data: ExhaustiveData, fraction: float = 0.05) -> float:
 def cutoff_time(data: ExhaustiveData, fraction: float = 0.05) -> float:
     """`cutoff_budget` in expected simulated seconds of random search."""
     return cutoff_budget(data, fraction) * data.mean_profile_time
-
-
-def best_found_curve(results, budget: int | None = None) -> np.ndarray:
-    """Best cost after each of the first `budget` results (all if None), in measuring order;
-    inf until the first valid one. Shorter than `budget` if there are fewer results."""
-    res = list(results)[:budget] if budget is not None else list(results)
-    c = np.array([r.cost if r.valid and r.cost is not None else np.inf for r in res],
-                 dtype=np.float64)
-    c[np.isnan(c)] = np.inf
-    return np.minimum.accumulate(c) if c.size else c
 
 
 def sample_times(results) -> np.ndarray:

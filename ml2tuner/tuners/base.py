@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..hparams import resolve
-from ..measure import MeasureResult, Measurer
+from ..measure import MeasureResult, Measurer, best_found_curve
 from ..space import Space
 
 
@@ -41,7 +41,6 @@ class TuneResult:
 
     def best_curve(self) -> np.ndarray:
         """Best cost after each measurement (inf until the first valid one)."""
-        from ..hpo.score import best_found_curve
         return best_found_curve(self.history)
 
     @property
