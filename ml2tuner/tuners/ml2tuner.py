@@ -118,6 +118,12 @@ class ML2Tuner(Tuner):
                       "a_rounds": 0}
 
     def batch_size(self) -> int:
+        # with a compiler, the random initial design is screened one configuration at a time
+        # and each survivor measured at once: batching it would compile a whole batch of
+        # survivors (~70 compiles on a VTA layer) before the first measurement, a lag that
+        # random search, measuring as it draws, does not have on the simulated clock
+        if self._compiles and len(self.results) < self.hp["n_init"]:
+            return 1
         return self.hp["batch_size"]
 
     def has_next(self) -> bool:
@@ -310,8 +316,8 @@ class ML2Tuner(Tuner):
         for r in results:
             if r.hidden:
                 self.hidden.setdefault(int(r.index), dict(r.hidden))
-        if len(self.results) < min(self.hp["n_init"], 2):
-            return
+        if len(self.results) < max(self.hp["n_init"], 2):
+            return       # the models take over only after n_init results
         self.n_updates += 1
         # once V and P exist, refit only every `refit_every` rounds (XGBoost dominates run time)
         if self.fitted["v"] and self.fitted["p"] and self.n_updates % self.hp["refit_every"]:
