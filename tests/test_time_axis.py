@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ml2tuner.hpo.evaluate import run_one
-from ml2tuner.hpo.score import expected_random_time
+from ml2tuner.hpo.score import (expected_best_random, expected_best_random_time,
+                                expected_random_time, simulated_best_random_time)
 from ml2tuner.kt_cache import load_exhaustive
 from ml2tuner.replay import ReplayMeasurer
 from ml2tuner.tuners import make_tuner
@@ -42,6 +43,22 @@ def test_random_search_on_the_clock_matches_its_baseline(data):
     fails = ~data.valid
     assert data.mean_profile_time == pytest.approx(data.profile_time.mean())
     assert np.all(data.profile_time[fails] >= data.compile_time[fails])
+
+
+@needs_trace
+def test_time_baseline_is_random_search_on_the_clock(data):
+    """B(t) is simulated on a VTA trace: B at k = t / mean time would flatter random search
+    early in a run (fewer draws than the mean by t are common: faults cost ~5 s)."""
+    t = np.linspace(5.0, 100.0, 20)
+    b = expected_best_random_time(data, t)
+    again = simulated_best_random_time(data, t, n_runs=20_000, seed=1)
+    scale = b - data.optimum
+    assert np.all(np.abs(b - again) < 0.2 * scale)            # seed to seed
+    k = t / data.mean_profile_time
+    shortcut = np.interp(k, np.arange(0, 250), expected_best_random(
+        data.valid_costs_sorted, len(data), np.arange(0, 250)))
+    assert np.max((b - shortcut) / scale) > 0.15
+    assert np.all(np.diff(b) <= 1e-12)                        # more time never hurts
 
 
 @needs_trace
