@@ -22,7 +22,8 @@ import time
 
 import numpy as np
 
-from ml2tuner.hpo.evaluate import load_space, run_one, run_seed
+from ml2tuner.hpo.evaluate import load_space, run_one, run_seed, time_points
+from ml2tuner.hpo.score import expected_best_random_time
 
 from _data import GPU, ROOT, SHARED, write_result
 
@@ -51,8 +52,9 @@ def main():
     paths = spaces()
     if a.quick:
         a.seeds, paths = 1, paths[::4]
-    for p in paths:
-        load_space(str(p))                      # loading is done once, outside the timing
+    for p in paths:                 # loading and the score's random-search baseline are done
+        d = load_space(str(p))      # once per space, outside the timing
+        expected_best_random_time(d, time_points(d, a.trials))
     lines, rows = [], {}
 
     def out(s=""):
