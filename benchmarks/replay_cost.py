@@ -6,27 +6,31 @@ Per variant of the refit settings, over every space and --seeds seeds: end-to-en
 (simulated profiling seconds / wall seconds of the whole replayed runs, the tuner's decisions
 included), the same with process CPU time (robust to a shared, loaded machine), and the mean
 score on the sample and time axes (`hpo.score`). Variants:
-- defaults: the table's defaults (refit from scratch every second round);
+- defaults: the table's defaults (refit from scratch every third round);
 - scratch: refit from scratch every round, the reference for quality;
+- refit2: refit from scratch every second round;
 - warm20: every round, continuing boosting with 20 new rounds (warm_rounds=20);
-- warm20+refit2: both savings.
+- rounds2/3: the defaults with two thirds of the boosting rounds of Models V, P and A.
 The gate (exit 1 when below --target) is the defaults' end-to-end ratio.
     python benchmarks/replay_cost.py [--trials 200] [--seeds 3] [--target 1000] [--quick]
 Writes benchmarks/results/replay_cost.{txt,json}.
 """
 import argparse
+import os
 import sys
 import time
 
 import numpy as np
 
-from ml2tuner.hpo.evaluate import load_space, run_one, run_seed
+from ml2tuner.hpo.evaluate import load_space, run_one, run_seed, time_points
+from ml2tuner.hpo.score import expected_best_random_time
 
 from _data import GPU, ROOT, SHARED, write_result
 
 VARIANTS = {"defaults": {}, "scratch": {"warm_rounds": 0, "refit_every": 1},
+            "refit2": {"refit_every": 2},
             "warm20": {"warm_rounds": 20, "refit_every": 1},
-            "warm20+refit2": {"warm_rounds": 20, "refit_every": 2}}
+            "rounds2/3": {"v_n_estimators": 40, "p_n_estimators": 100, "a_n_estimators": 100}}
 
 
 def spaces():
@@ -48,14 +52,17 @@ def main():
     paths = spaces()
     if a.quick:
         a.seeds, paths = 1, paths[::4]
-    for p in paths:
-        load_space(str(p))                      # loading is done once, outside the timing
+    for p in paths:                 # loading and the score's random-search baseline are done
+        d = load_space(str(p))      # once per space, outside the timing
+        expected_best_random_time(d, time_points(d, a.trials))
     lines, rows = [], {}
 
     def out(s=""):
         print(s, flush=True)
         lines.append(s)
-    out(f"{len(paths)} spaces x {a.seeds} seeds x {a.trials} trials per variant")
+    out(f"{len(paths)} spaces x {a.seeds} seeds x {a.trials} trials per variant; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start (wall time counts "
+        f"other jobs, CPU time does not)")
     out(f"{'variant':12s} {'settings':36s} {'wall s':>7s} {'cpu s':>7s} {'simulated s':>11s} "
         f"{'end-to-end':>10s} {'cpu ratio':>9s} {'score':>6s} {'time score':>10s}")
     for name in a.variants.split(","):

@@ -62,11 +62,17 @@ def test_conditional_child_of_a_fixed_parent():
 def test_ml2tuner_space_is_read_from_its_table():
     table = TUNERS["ml2tuner"].HYPERPARAMETERS
     t = searched(table)
-    assert set(t) == {n for n, h in table.items() if h.tunable}
-    cs = to_configspace(t)
+    # by default the few settings marked tunable; conditional ones only where the parent is
+    # searched too or its default activates them
+    defaults = {n: h.default for n, h in table.items()}
+    assert set(t) == {n for n, h in table.items() if h.tunable and (
+        h.condition is None or h.condition[0] in t or h.active(defaults))}
+    assert set(t) == {"batch_size", "n_init", "v_threshold", "epsilon", "a_min_valid",
+                      "local_share"}
     sa = {n for n, h in table.items() if h.condition and h.condition[0] == "explorer"}
-    conditioned = {n for n, h in table.items() if h.condition}
-    assert sa and {c.child.name for c in cs.conditions} == conditioned & set(t)
+    named = searched(table, list(t) + ["explorer"] + sorted(sa))
+    cs = to_configspace(named)
+    assert sa and {c.child.name for c in cs.conditions} == sa
     # a new entry is picked up without naming it anywhere else
     grown = dict(table, extra_knob=HP(0.5, 0.0, 1.0))
     assert "extra_knob" in searched(grown) and "extra_knob" in to_configspace(searched(grown))

@@ -86,6 +86,27 @@ def test_expected_best_large_space_is_stable():
 def test_random_time_axis():
     d = make_data(TOY, ptime=[1.0, 3.0, 2.0, 2.0])       # mean profile time 2 s
     np.testing.assert_allclose(expected_random_time(d, [0, 1, 3]), [0.0, 2.0, 6.0])
+    # B(t) with unequal profile times: the mean over all 24 orders of the best found by t
+    t = np.array([0.5, 1.0, 2.0, 3.0, 4.5, 6.0, 100.0])
+    exact = []
+    for order in itertools.permutations(range(4)):
+        clk = np.cumsum([d.profile_time[i] for i in order])
+        c = [TOY[i] if TOY[i] is not None else 3.0 for i in order]
+        best = np.minimum.accumulate(c)
+        at = np.searchsorted(clk, t, side="right") - 1
+        exact.append(np.where(at >= 0, best[np.maximum(at, 0)], 3.0))
+    exact = np.mean(exact, axis=0)
+    bt = expected_best_random_time(d, t)
+    np.testing.assert_allclose(bt, exact, atol=0.03)
+    # the shortcut B(k = t / mean time) is off: at 4.5 s it counts 2.25 draws, where the
+    # orders that drew the 3 s configuration early have done fewer
+    b = expected_best_random(d.valid_costs_sorted, 4, np.arange(5))
+    shortcut = np.interp(t / 2.0, np.arange(5), b)
+    assert exact[4] == pytest.approx(23 / 12) and shortcut[4] == pytest.approx(1.5625)
+
+
+def test_random_time_axis_equal_times_is_interpolated():
+    d = make_data(TOY, ptime=[2.0] * 4)
     b = expected_best_random(d.valid_costs_sorted, 4, [1, 2])
     bt = expected_best_random_time(d, [2.0, 3.0, 4.0, 100.0])
     np.testing.assert_allclose(bt, [b[0], (b[0] + b[1]) / 2, b[1], 1.0])

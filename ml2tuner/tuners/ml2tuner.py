@@ -37,14 +37,18 @@ class ML2Tuner(Tuner):
     name = "ml2tuner"
     HYPERPARAMETERS = {
         "batch_size": HP(10, 1, 64, doc="N: configurations measured per round"),
-        "alpha": HP(1.0, 0.0, 8.0, doc="the explorer proposes (alpha+1)*N candidates per round"),
+        # HPO searches by default only the settings below marked tunable: with two replayed
+        # runs per training space a setting's score is noisy, and every further dimension is
+        # one more way to fit that noise instead of the next space
+        "alpha": HP(1.0, 0.0, 8.0, doc="the explorer proposes (alpha+1)*N candidates per round",
+                    tunable=False),
         "n_init": HP(8, 2, 200, doc="random initial samples before the models take over"),
         "v_threshold": HP(0.2, 0.02, 0.98, doc="Model V: minimum predicted validity to keep "
                           "(low: compile errors are caught by the compile filter anyway)"),
         "epsilon": HP(0.05, 0.0, 0.5, doc="share of each round picked uniformly at random"),
         "a_min_valid": HP(5, 0, 400, doc="valid samples before Model A re-ranks (else P)"),
         "pool_factor": HP(3.0, 1.0, 10.0, doc="explorer returns pool_factor*(alpha+1)*N "
-                                              "ranked candidates for V to filter"),
+                                              "ranked candidates for V to filter", tunable=False),
         "neighbour_top": HP(3, 0, 20, doc="unvisited one-knob neighbours of the best this many "
                                           "measured configs join the candidates A ranks",
                             tunable=False),
@@ -53,13 +57,13 @@ class ML2Tuner(Tuner):
         "use_a": HP(True, choices=(True, False), tunable=False,
                     doc="Model A re-ranks on hidden features (False: the ablation without A; "
                         "P ranks and nothing is compiled for features)"),
-        "a_rank_compiled": HP(False, choices=(False, True),
+        "a_rank_compiled": HP(False, choices=(False, True), tunable=False,
                               doc="Model A also ranks every configuration compiled in earlier "
                                   "rounds and not yet measured (their compile is paid)"),
         "compile_filter": HP(True, choices=(True, False),
                              doc="drop candidates that fail to compile (seen while extracting "
                                  "hidden features) without profiling them", tunable=False),
-        "explorer": HP("auto", choices=("auto", "sa", "exhaustive"),
+        "explorer": HP("auto", choices=("auto", "sa", "exhaustive"), tunable=False,
                        doc="simulated annealing over P, or scoring every unvisited config in "
                            "one batched prediction; auto: exhaustive up to 100k configs"),
         # searched only when the explorer is 'sa' ('auto' uses them, as set, beyond 100k configs)
@@ -69,7 +73,7 @@ class ML2Tuner(Tuner):
                          condition=SA),
         "sa_early_stop": HP(50, 5, 500, log=True, doc="simulated annealing: stop after this many "
                             "iterations without a new top candidate", condition=SA),
-        "acquisition": HP("mean", choices=ACQUISITIONS,
+        "acquisition": HP("mean", choices=ACQUISITIONS, tunable=False,
                           doc="how P's predictions rank candidates: mean (exploit), or lcb / "
                               "ei over a bootstrap ensemble of P times V's validity "
                               "probability (no better on the GPU caches, at 5x the fits)"),
@@ -82,12 +86,12 @@ class ML2Tuner(Tuner):
                                               "configs (a trust region), ranked by the "
                                               "acquisition; spaces without a compiler"),
         **_xgb_hps("v", 60, 4, 0.3, "Model V"),
-        **_xgb_hps("p", 150, 6, 0.2, "Model P", tunable=("n_estimators", "max_depth")),
+        **_xgb_hps("p", 150, 6, 0.2, "Model P"),
         **_xgb_hps("a", 150, 6, 0.2, "Model A"),
-        # measured by benchmarks/replay_cost.py: refitting every second round saves ~30 % of
-        # the run time at no measurable score cost; warm-started boosting saves less and
-        # costs score, so it is off by default
-        "refit_every": HP(2, 1, 10, tunable=False,
+        # measured by benchmarks/replay_cost.py: refitting every third round costs no score
+        # measurable with 48 paired runs and more than halves the run time against refitting
+        # every round; warm-started boosting saves less and costs score, so it is off
+        "refit_every": HP(3, 1, 10, tunable=False,
                           doc="refit V, P and A after every this many rounds (1: every round)"),
         "warm_rounds": HP(0, 0, 200, tunable=False,
                           doc="a refit continues boosting from the previous models with this "
@@ -115,10 +119,17 @@ class ML2Tuner(Tuner):
         self.fitted = {"v": False, "p": False, "a": False}
         self._sa = None
         self.n_updates = 0
+        self._pred: dict = {}      # whole-space predictions of the current fits (see _predict)
         self.stats = {"compiled": 0, "compile_dropped": 0, "v_dropped": 0, "rounds": 0,
                       "a_rounds": 0}
 
     def batch_size(self) -> int:
+        # with a compiler, the random initial design is screened one configuration at a time
+        # and each survivor measured at once: batching it would compile a whole batch of
+        # survivors (~70 compiles on a VTA layer) before the first measurement, a lag that
+        # random search, measuring as it draws, does not have on the simulated clock
+        if self._compiles and len(self.results) < self.hp["n_init"]:
+            return 1
         return self.hp["batch_size"]
 
     def has_next(self) -> bool:
@@ -179,7 +190,7 @@ class ML2Tuner(Tuner):
             if not cand:
                 break
             if screen:
-                pv = self.v.predict_proba(self.space.features(cand))[:, 1]
+                pv = self._pv(cand)
                 cand = [i for i, p in zip(cand, pv) if p >= self.hp["v_threshold"]] or cand[:1]
                 cand = cand[:k - len(out)]
             out.extend(self._compile_filter(cand))
@@ -191,10 +202,10 @@ class ML2Tuner(Tuner):
 
     def _p_score(self, idx) -> np.ndarray:
         """Higher is better: -P's log cost, or the acquisition over P's ensemble and V."""
-        X = self.space.features(idx)
         kind = self._acquisition
         if kind == "mean" or self.ensemble is None:
-            return -self.p.predict_log(X)
+            return -self._predict("p", idx, self.p.predict_log)
+        X = self.space.features(idx)
         mu, sd = self.ensemble.predict(X)
         pv = self._pv(idx) if self.fitted["v"] and self.hp["use_v"] else None
         best = min(np.log(r.cost) for r in self.results if r.valid)
@@ -274,7 +285,20 @@ class ML2Tuner(Tuner):
         """Model V's validity probability (1 everywhere in the ablation without V)."""
         if not self.hp["use_v"]:
             return np.ones(len(idx))
-        return self.v.predict_proba(self.space.features(idx))[:, 1]
+        return self._predict("v", idx, lambda X: self.v.predict_proba(X)[:, 1])
+
+    def _predict(self, name: str, idx, fn) -> np.ndarray:
+        """fn(features of idx). Models V and P change only at a refit, while every round asks
+        them about most of the space again, so on spaces up to 100k configurations they
+        predict the whole space once per fit and later calls read from that (same numbers:
+        one row's prediction does not depend on the others)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        model = getattr(self, name)
+        if len(self.space) > 100_000 or type(model) not in (ValidityModel, PerformanceModel):
+            return fn(self.space.features(idx))
+        if name not in self._pred:
+            self._pred[name] = fn(self.space.features(np.arange(len(self.space))))
+        return self._pred[name][idx]
 
     def _trust_region(self, n_model: int, taken: set) -> list[int]:
         """The best-scored unvisited one-knob neighbours of the best configurations found:
@@ -313,8 +337,8 @@ class ML2Tuner(Tuner):
         for r in results:
             if r.hidden:
                 self.hidden.setdefault(int(r.index), dict(r.hidden))
-        if len(self.results) < min(self.hp["n_init"], 2):
-            return
+        if len(self.results) < max(self.hp["n_init"], 2):
+            return       # the models take over only after n_init results
         self.n_updates += 1
         # once V and P exist, refit only every `refit_every` rounds (XGBoost dominates run time)
         if self.fitted["v"] and self.fitted["p"] and self.n_updates % self.hp["refit_every"]:
@@ -322,6 +346,7 @@ class ML2Tuner(Tuner):
         self.refit()
 
     def refit(self):
+        self._pred = {}
         res = self.results
         idx = [r.index for r in res] + sorted(self.known_invalid - self.visited)
         y = np.array([r.valid for r in res] + [False] * (len(idx) - len(res)), dtype=float)
