@@ -16,6 +16,7 @@ from .data.datasets import FILL_VALUE, TraceSet, file_sha256, load_traces  # noq
 from .data.descriptors import task_descriptor  # noqa: F401 (part of this module's API)
 from .data.traces import iter_records
 from .errors import UserError
+from .surrogates.defaults import model_settings
 
 TOP_K = 10
 
@@ -23,9 +24,9 @@ TOP_K = 10
 # ----- training ----------------------------------------------------------------------------------
 # Chosen on leave-one-layer-out over the shipped traces: bigger models gained < 0.01 in tau
 # while doubling the bundle size (JSON trees of depth 6 cost ~3 KB each).
-V_PARAMS = dict(n_estimators=100, max_depth=5, learning_rate=0.3)
-P_PARAMS = dict(n_estimators=200, max_depth=5, learning_rate=0.15)
-A_PARAMS = dict(n_estimators=200, max_depth=5, learning_rate=0.15)
+V_PARAMS = model_settings("offline", "v")
+P_PARAMS = model_settings("offline", "p")
+A_PARAMS = model_settings("offline", "a")
 
 
 def _models(v_params, p_params, a_params, seed, n_jobs):

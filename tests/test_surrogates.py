@@ -25,3 +25,28 @@ def test_offset_lets_a_extrapolate_to_larger_costs():
     err_offset = np.abs(offset.predict_log(Xt) - truth).max()
     assert err_offset < 0.05 < 1.5 < err_plain
     assert offset.get_params()["offset_col"] == 1        # saved with a bundle's params
+
+
+def test_model_settings_live_in_one_place():
+    """The estimators' own defaults, ML2Tuner's table, offline training and the TVM cost model
+    all read `surrogates.defaults`; changing a context there changes its users."""
+    import inspect
+
+    from ml2tuner import offline
+    from ml2tuner.surrogates import AdvancedModel, PerformanceModel, ValidityModel
+    from ml2tuner.surrogates.defaults import MODEL_SETTINGS
+    from ml2tuner.tuners import ML2Tuner
+    from ml2tuner.tvm.cost_model import make_models
+    for key, cls in (("v", ValidityModel), ("p", PerformanceModel), ("a", AdvancedModel)):
+        sig = inspect.signature(cls).parameters
+        online = MODEL_SETTINGS["online"][key]
+        assert {k: sig[k].default for k in online} == online
+        hp = ML2Tuner.HYPERPARAMETERS
+        assert (hp[f"{key}_n_estimators"].default, hp[f"{key}_max_depth"].default,
+                hp[f"{key}_eta"].default) == (online["n_estimators"], online["max_depth"],
+                                              online["learning_rate"])
+        built = make_models()[key.upper()].get_params()
+        assert {k: built[k] for k in MODEL_SETTINGS["tvm"][key]} == MODEL_SETTINGS["tvm"][key]
+    v, p, a = offline._models(None, None, None, 0, 1)
+    assert {k: p.get_params()[k] for k in MODEL_SETTINGS["offline"]["p"]} == \
+        MODEL_SETTINGS["offline"]["p"]

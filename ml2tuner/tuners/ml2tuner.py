@@ -18,13 +18,18 @@ from ..data.records import hidden_row
 from ..hparams import HP
 from ..measure import MeasureResult
 from ..surrogates import AdvancedModel, PerformanceModel, ValidityModel, offset_column
+from ..surrogates.defaults import model_settings
 from .base import Tuner
 
 XGB = dict(n_estimators=(10, 600), max_depth=(1, 12), eta=(0.01, 1.0))
 SA = ("explorer", ("sa",))
 
 
-def _xgb_hps(prefix, n, depth, eta, what, tunable=()):
+def _xgb_hps(prefix, what, tunable=()):
+    """Boosting rounds, depth and learning rate of one model; defaults from the estimators'
+    online settings (`surrogates.defaults`)."""
+    d = model_settings("online", prefix)
+    n, depth, eta = d["n_estimators"], d["max_depth"], d["learning_rate"]
     return {f"{prefix}_n_estimators": HP(n, *XGB["n_estimators"], doc=f"{what}: boosting rounds",
                                          tunable="n_estimators" in tunable),
             f"{prefix}_max_depth": HP(depth, *XGB["max_depth"], doc=f"{what}: tree depth",
@@ -85,9 +90,9 @@ class ML2Tuner(Tuner):
                                               "one-knob neighbours of the neighbour_top best "
                                               "configs (a trust region), ranked by the "
                                               "acquisition; spaces without a compiler"),
-        **_xgb_hps("v", 60, 4, 0.3, "Model V"),
-        **_xgb_hps("p", 150, 6, 0.2, "Model P"),
-        **_xgb_hps("a", 150, 6, 0.2, "Model A"),
+        **_xgb_hps("v", "Model V"),
+        **_xgb_hps("p", "Model P"),
+        **_xgb_hps("a", "Model A"),
         # measured by benchmarks/replay_cost.py: refitting every third round costs no score
         # measurable with 48 paired runs and more than halves the run time against refitting
         # every round; warm-started boosting saves less and costs score, so it is off

@@ -65,17 +65,13 @@ STATE_KEY = "tvm_cost_model"      # the manifest entry holding this cost model's
 def make_models(seed: int = 0, n_jobs: int = 1) -> dict:
     """The three estimators (unfitted): ml2tuner.surrogates' V, P and A.
 
-    Smaller trees than the surrogates' defaults: a MetaSchedule run refits after every batch
-    on at most a few hundred rows."""
+    Settings: `surrogates.defaults.MODEL_SETTINGS["tvm"]`."""
     from ..surrogates import AdvancedModel, PerformanceModel, ValidityModel
-    return {
-        "V": ValidityModel(n_estimators=60, max_depth=4, learning_rate=0.3, n_jobs=n_jobs,
-                           random_state=seed),
-        "P": PerformanceModel(n_estimators=150, max_depth=4, learning_rate=0.2, n_jobs=n_jobs,
-                              random_state=seed),
-        "A": AdvancedModel(n_estimators=150, max_depth=4, learning_rate=0.2, n_jobs=n_jobs,
-                           random_state=seed),
-    }
+    from ..surrogates.defaults import model_settings
+    kw = dict(n_jobs=n_jobs, random_state=seed)
+    return {"V": ValidityModel(**model_settings("tvm", "v"), **kw),
+            "P": PerformanceModel(**model_settings("tvm", "p"), **kw),
+            "A": AdvancedModel(**model_settings("tvm", "a"), **kw)}
 
 
 def feature_names() -> dict:
