@@ -8,11 +8,12 @@ AUC >= 0.95. Writes benchmarks/results/offline_eval_PROTOCOL.{txt,json}; exits 1
 """
 import sys
 
-from _data import ROOT, write_result
+from _data import ROOT, provenance, write_result
 from ml2tuner.offline import leave_one_out
 
 
 def main():
+    prov = provenance()   # before the first result file makes the tree look dirty
     traces = sorted(str(p) for p in (ROOT / "traces").glob("vta-*/*.jsonl.gz"))
     ok = True
     for proto, by in (("leave-one-layer-out", "layer"), ("leave-one-accel-out", "accel")):
@@ -31,7 +32,7 @@ def main():
             lines.append(f"target RMSE(A)/RMSE(P) <= 0.919 and V auc >= 0.95: "
                          f"{'met' if hit else 'MISSED'}")
         print("\n".join(lines), flush=True)
-        write_result(f"offline_eval_{proto}", "\n".join(lines), d)
+        write_result(f"offline_eval_{proto}", "\n".join(lines), d, prov)
     return 0 if ok else 1
 
 
