@@ -80,6 +80,9 @@ class ML2Tuner(Tuner):
                                               "one-knob neighbours of the neighbour_top best "
                                               "configs (a trust region), ranked by the "
                                               "acquisition; spaces without a compiler"),
+        "local_diverse": HP(True, choices=(True, False),
+                            doc="the trust region's picks go round the (incumbent, knob) "
+                                "pairs, best-scored first, instead of following the ranking"),
         **_xgb_hps("v", 60, 4, 0.3, "Model V"),
         **_xgb_hps("p", 150, 6, 0.2, "Model P", tunable=("n_estimators", "max_depth")),
         **_xgb_hps("a", 150, 6, 0.2, "Model A"),
@@ -204,7 +207,7 @@ class ML2Tuner(Tuner):
             explorer = "exhaustive" if len(self.space) <= 100_000 else "sa"
         if explorer == "exhaustive":
             from ..explore import exhaustive_top
-            return exhaustive_top(self.space, self._p_score, k, excl)
+            return exhaustive_top(self.space, self._p_score, k, excl, rng=self.rng)
         if self._sa is None:
             from ..explore import SimulatedAnnealing
             self._sa = SimulatedAnnealing(self.space, self.rng, n_iter=self.hp["sa_iters"],
@@ -274,21 +277,41 @@ class ML2Tuner(Tuner):
         return self.v.predict_proba(self.space.features(idx))[:, 1]
 
     def _trust_region(self, n_model: int, taken: set) -> list[int]:
-        """The best-scored unvisited one-knob neighbours of the best configurations found:
-        on small GPU spaces the optimum is usually a few knob changes from a good incumbent,
-        and a global model ranks such near neighbours too coarsely."""
+        """Unvisited one-knob neighbours of the best configurations found: on small GPU spaces
+        the optimum is usually a few knob changes from a good incumbent, and a global model
+        ranks such near neighbours too coarsely. With `local_diverse`, the picks go round the
+        (incumbent, knob) pairs, the best-scored neighbour of each first: a knob the model has
+        not learned to split on (it predicts no change) still gets tried, where a plain ranking
+        would keep varying the one knob the model ranks highest."""
         k = int(round(self.hp["local_share"] * n_model))
         if k <= 0 or self._compiles or not self.fitted["p"]:
             return []      # with a compiler, A ranks the incumbents' neighbours instead
         best = sorted((r for r in self.results if r.valid), key=lambda r: r.cost)
         best = best[:max(1, self.hp["neighbour_top"])]
-        excl = self.visited | self.known_invalid
-        nb = [int(j) for r in best for j in self.space.neighbours(r.index) if int(j) not in excl]
-        nb = list(dict.fromkeys(nb))
+        excl = self.visited | self.known_invalid | taken
+        nb, group = [], []
+        for g, r in enumerate(best):
+            js = self.space.neighbours(r.index)
+            if not js.size:
+                continue
+            diff = self.space.value_positions(js) != self.space.value_positions([r.index])
+            for j, knob in zip(js.tolist(), diff.argmax(axis=1).tolist()):
+                if j not in excl:
+                    nb.append(int(j))
+                    group.append(g * len(self.space.radix) + knob)
         if not nb:
             return []
         sc = self._p_score(np.array(nb, dtype=np.int64))
-        return self._compile_filter([nb[j] for j in np.argsort(-sc, kind="stable")[:k]])
+        order = np.argsort(-sc, kind="stable")
+        if self.hp["local_diverse"]:
+            seen: dict[int, int] = {}
+            turn = np.empty(len(nb), dtype=np.int64)
+            for j in order:                    # j's turn: how many of its group rank above it
+                turn[j] = seen.get(group[j], 0)
+                seen[group[j]] = turn[j] + 1
+            order = np.lexsort((np.argsort(order), turn))
+        picks = list(dict.fromkeys(nb[j] for j in order))[:k]
+        return self._compile_filter(picks)
 
     def _rank(self, cand: list[int]) -> list[int]:
         """Order candidates best-first: by Model A when it is trained and hidden features are
