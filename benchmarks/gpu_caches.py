@@ -11,9 +11,12 @@ Per (cache, budget, peer), over the repeats: optimum/best (best = best found, th
 cost when nothing valid was found; 1 = optimum), the score P on the sample axis (budget points up
 to min(budget, cutoff)) and on the simulated-time axis (up to min(budget samples of random
 search, cutoff time)), invalid configurations evaluated, configurations evaluated.
-Caches ml2tuner's method was developed on and held-out caches are also reported apart.
+Caches ml2tuner's method was developed on and held-out caches are also reported apart, and so is
+the unseen set: caches shipped with this project (benchmarks/data/kerneltuner_heldout/, see its
+SOURCES.md) that no ML2Tuner change was ever tried on before this benchmark ran them (the shared
+held-out caches have been looked at in earlier reports).
 Exits 1 when ml2tuner's mean optimum/best is not >= every peer's at budgets 50, 100 and 200 on
-all caches, on the development caches or on the held-out caches.
+all shared caches, on the development caches, on the held-out caches or on the unseen caches.
 
     python benchmarks/gpu_caches.py [--repeats 10] [--jobs 1] [--quick]
 Writes benchmarks/results/gpu_caches.{txt,json}.
@@ -27,7 +30,10 @@ import numpy as np
 from ml2tuner.hpo.evaluate import budget_points, load_space, map_tasks, run_seed
 from ml2tuner.hpo.score import cutoff_time, performance_curve, performance_curve_time
 
-from _data import GPU, GPU_DEV, GPU_HELD_OUT, SHARED, provenance, write_result
+from _data import GPU, GPU_DEV, GPU_HELD_OUT, ROOT, SHARED, provenance, write_result
+
+UNSEEN_DIR = ROOT / "benchmarks" / "data" / "kerneltuner_heldout"
+GPU_UNSEEN = ["convolution__RTX_2080_Ti"]
 
 OURS = ("ml2tuner", "xgb", "random")
 KT = ("genetic_algorithm", "pso", "firefly_algorithm", "simulated_annealing", "dual_annealing",
@@ -88,6 +94,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     repeats = 3 if a.quick else a.repeats
     caches = {g: SHARED / f"{g}.json.gz" for g in GPU}
+    caches.update({g: UNSEEN_DIR / f"{g}.json.gz" for g in GPU_UNSEEN})
     missing = [str(p) for p in caches.values() if not p.exists()]
     if missing:
         print(f"GPU caches not found: {', '.join(missing)}", file=sys.stderr)
@@ -122,9 +129,10 @@ def main(argv=None):
         "failures included")
     out("opt/best: mean optimum/best found (1 = optimum); score: P on samples / on simulated "
         "time (0 = random search, 1 = optimum); inv: invalid configs evaluated; n: evaluated")
-    out(f"development caches: {', '.join(GPU_DEV)}; held out: {', '.join(GPU_HELD_OUT)}")
+    out(f"development caches: {', '.join(GPU_DEV)}; held out: {', '.join(GPU_HELD_OUT)}; "
+        f"unseen (shipped in benchmarks/data/kerneltuner_heldout): {', '.join(GPU_UNSEEN)}")
     width = max(len(p) for p in peers)
-    for g in GPU:
+    for g in caches:
         out()
         out(f"== {g}")
         out(f"{'peer':{width}s} " + " ".join(f"{'B=' + str(b):>30s}" for b in budgets))
@@ -138,7 +146,8 @@ def main(argv=None):
                             f"{s['n_invalid']:5.1f} {s['n_evaluated']:5.0f}")
             out(f"{peer:{width}s} " + " ".join(f"{c:>30s}" for c in cols))
 
-    groups = {"all caches": GPU, "development caches": GPU_DEV, "held-out caches": GPU_HELD_OUT}
+    groups = {"all shared caches": GPU, "development caches": GPU_DEV,
+              "held-out caches": GPU_HELD_OUT, "unseen caches": GPU_UNSEEN}
     means, misses = {}, []
     for name, gs in groups.items():
         out()
@@ -173,6 +182,7 @@ def main(argv=None):
         "kernel_tuner": kernel_tuner.__version__,
         "repeats": repeats, "budgets": budgets, "seed": a.seed, "peers": peers,
         "development_caches": GPU_DEV, "held_out_caches": GPU_HELD_OUT,
+        "unseen_caches": GPU_UNSEEN,
         "cells": [{"cache": g, "budget": b, "peer": peer, **summary[(g, b, peer)]}
                   for (g, b, peer) in summary],
         "means": [{"group": n, "budget": b, "peer": peer, **m} for (n, b, peer), m

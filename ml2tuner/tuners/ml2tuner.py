@@ -41,6 +41,12 @@ class ML2Tuner(Tuner):
         "v_threshold": HP(0.2, 0.02, 0.98, doc="Model V: minimum predicted validity to keep "
                           "(low: compile errors are caught by the compile filter anyway)"),
         "epsilon": HP(0.05, 0.0, 0.5, doc="share of each round picked uniformly at random"),
+        "epsilon_no_compiler": HP(0.15, 0.0, 0.5,
+                                  doc="on spaces without a compiler (no hidden features, e.g. "
+                                      "Kernel Tuner caches) a further share of each round "
+                                      "picked at random among the configurations V passes: "
+                                      "with P alone and no A, it keeps P from settling in one "
+                                      "basin"),
         "a_min_valid": HP(5, 0, 400, doc="valid samples before Model A re-ranks (else P)"),
         "pool_factor": HP(3.0, 1.0, 10.0, doc="explorer returns pool_factor*(alpha+1)*N "
                                               "ranked candidates for V to filter"),
@@ -221,7 +227,9 @@ class ML2Tuner(Tuner):
             return self._random_valid(n)
         self.stats["rounds"] += 1
         n_rand = int(self.rng.binomial(n, hp["epsilon"])) if hp["epsilon"] > 0 else 0
-        n_model = n - n_rand
+        eps_v = 0.0 if self._compiles else hp["epsilon_no_compiler"]
+        n_rand_v = int(self.rng.binomial(n - n_rand, eps_v)) if eps_v > 0 else 0
+        n_model = n - n_rand - n_rand_v      # the V-screened random share fills the rest
         m = max(n_model, math.ceil((hp["alpha"] + 1) * n_model))
         pool = self._explore(max(m, int(math.ceil(hp["pool_factor"] * m)))) if n_model else []
         chosen: list[int] = []
