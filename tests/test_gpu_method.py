@@ -108,3 +108,24 @@ def test_unseen_cache_shipped_with_the_benchmarks():
     raw = json.load(gzip.open(UNSEEN))["cache"]
     best = min(v["time"] for v in raw.values() if not isinstance(v["time"], str))
     assert d.optimum == pytest.approx(best / 1e3, rel=1e-15)
+
+
+def test_crossover_children_take_each_knob_from_a_parent(tmp_path):
+    data = _cache(tmp_path)
+    t = make_tuner("ml2tuner", data.space, seed=0, crossover_share=1.0, crossover_top=4)
+    t.tune(20, ReplayMeasurer(data))
+    parents = [r.index for r in sorted((r for r in t.results if r.valid),
+                                       key=lambda r: r.cost)[:4]]
+    kids = t._crossover(5, set())
+    # 4 parents over 2 knobs have at most 16 children, most of them measured already
+    assert 1 <= len(kids) == len(set(kids)) <= 5 and not set(kids) & t.visited
+    ppos = data.space.value_positions(parents)
+    for kid in data.space.value_positions(kids):
+        assert all(kid[j] in ppos[:, j] for j in range(kid.size))
+    # best-scored first: P ranks the children it proposes
+    sc = t._p_score(np.array(kids))
+    assert list(sc) == sorted(sc, reverse=True)
+    assert t._crossover(0, set()) == []
+    none = make_tuner("ml2tuner", data.space, seed=0, crossover_share=0.0)
+    none.tune(20, ReplayMeasurer(data))
+    assert none._crossover(5, set()) == []

@@ -5,7 +5,9 @@ drops those predicted invalid; the survivors are compiled (no run) for their hid
 those that fail to compile are dropped for free; Model A re-ranks on visible + hidden features
 and keeps N; the N are measured; V, P and A are refit (V on every config whose validity is known,
 P and A on valid ones). A random initial design runs until the models can be fit, and an
-epsilon share of each round is picked at random to keep exploring.
+epsilon share of each round is picked at random to keep exploring. On spaces without a compiler
+(no hidden features, so no A) parts of each round come from a trust region around the best
+configurations, from crossover children of them, and from V-screened random picks.
 """
 from __future__ import annotations
 
@@ -86,6 +88,13 @@ class ML2Tuner(Tuner):
                                               "one-knob neighbours of the neighbour_top best "
                                               "configs (a trust region), ranked by the "
                                               "acquisition; spaces without a compiler"),
+        "crossover_share": HP(0.3, 0.0, 1.0,
+                              doc="share of each model round taken from uniform-crossover "
+                                  "children of the crossover_top best configs (as a genetic "
+                                  "algorithm breeds), V-screened and ranked by the acquisition; "
+                                  "spaces without a compiler"),
+        "crossover_top": HP(8, 2, 20, doc="parents of the crossover children: this many best "
+                                          "configurations found"),
         "local_diverse": HP(True, choices=(True, False),
                             doc="the trust region's picks go round the (incumbent, knob) "
                                 "pairs, best-scored first, instead of following the ranking"),
@@ -243,6 +252,7 @@ class ML2Tuner(Tuner):
                 cand += rest[:n_model - len(cand)]
             cand = self._compile_filter(cand + self._incumbent_neighbours(set(cand)))
             local = self._trust_region(n_model, set(cand))
+            local += self._crossover(n_model, set(cand) | set(local))
             ranked = self._rank(cand + self._compiled_unmeasured(set(cand)))
             chosen = (local + [i for i in ranked if i not in set(local)])[:n_model]
         # epsilon picks bypass V: they are how V's blind spots (rare valid exceptions to a
@@ -320,6 +330,33 @@ class ML2Tuner(Tuner):
             order = np.lexsort((np.argsort(order), turn))
         picks = list(dict.fromkeys(nb[j] for j in order))[:k]
         return self._compile_filter(picks)
+
+    def _crossover(self, n_model: int, taken: set) -> list[int]:
+        """Children of the best configurations found, each knob taken from one of two parents
+        (uniform crossover, as a genetic algorithm's), best-scored by P: a good configuration
+        can be several knob changes from each incumbent and still combine their good parts."""
+        k = int(round(self.hp["crossover_share"] * n_model))
+        if k <= 0 or self._compiles or not self.fitted["p"]:
+            return []
+        best = sorted((r for r in self.results if r.valid), key=lambda r: r.cost)
+        best = [r.index for r in best[:self.hp["crossover_top"]]]
+        if len(best) < 2:
+            return []
+        pos = self.space.value_positions(best)
+        n = 64 * k
+        a = self.rng.integers(0, len(best), size=n)
+        b = (a + self.rng.integers(1, len(best), size=n)) % len(best)
+        mask = self.rng.random((n, pos.shape[1])) < 0.5
+        kids = self.space.positions_to_indices(np.where(mask, pos[a], pos[b]))
+        excl = self.visited | self.known_invalid | taken
+        kids = [int(i) for i in dict.fromkeys(kids.tolist()) if i >= 0 and int(i) not in excl]
+        if not kids:
+            return []
+        kids = [i for i, p in zip(kids, self._pv(kids)) if p >= self.hp["v_threshold"]]
+        if not kids:
+            return []
+        sc = self._p_score(np.array(kids, dtype=np.int64))
+        return [kids[j] for j in np.argsort(-sc, kind="stable")[:k]]
 
     def _rank(self, cand: list[int]) -> list[int]:
         """Order candidates best-first: by Model A when it is trained and hidden features are
