@@ -11,11 +11,19 @@ Per (cache, budget, peer), over the repeats: optimum/best (best = best found, th
 cost when nothing valid was found; 1 = optimum), the score P on the sample axis (budget points up
 to min(budget, cutoff)) and on the simulated-time axis (up to min(budget samples of random
 search, cutoff time)), invalid configurations evaluated, configurations evaluated.
-Caches ml2tuner's method was developed on and held-out caches are also reported apart.
+Caches ml2tuner's method was developed on and held-out caches are also reported apart, and so is
+the unseen set: caches shipped with this project (benchmarks/data/kerneltuner_heldout/, see its
+SOURCES.md) that no ML2Tuner change was ever tried on before this benchmark ran them (the shared
+held-out caches have been looked at in earlier reports).
 Exits 1 when ml2tuner's mean optimum/best is not >= every peer's at budgets 50, 100 and 200 on
-all caches, on the development caches or on the held-out caches.
+all shared caches, on the development caches, on the held-out caches or on the unseen caches.
 
-    python benchmarks/gpu_caches.py [--repeats 10] [--jobs 1] [--quick]
+Kernel Tuner's strategies do not change with this project's code and are seeded, so
+`--reuse-kt FILE` takes their cells from an earlier result of this script (same Kernel Tuner
+version, seed and repeats; the table names the file and its commit) and runs them only on
+caches that file lacks: a rerun after a change to ml2tuner then costs a fraction of the time.
+
+    python benchmarks/gpu_caches.py [--repeats 10] [--jobs 1] [--quick] [--reuse-kt FILE]
 Writes benchmarks/results/gpu_caches.{txt,json}.
 """
 import argparse
@@ -27,7 +35,10 @@ import numpy as np
 from ml2tuner.hpo.evaluate import budget_points, load_space, map_tasks, run_seed
 from ml2tuner.hpo.score import cutoff_time, performance_curve, performance_curve_time
 
-from _data import GPU, GPU_DEV, GPU_HELD_OUT, SHARED, provenance, write_result
+from _data import GPU, GPU_DEV, GPU_HELD_OUT, ROOT, SHARED, provenance, write_result
+
+UNSEEN_DIR = ROOT / "benchmarks" / "data" / "kerneltuner_heldout"
+GPU_UNSEEN = ["convolution__RTX_2080_Ti"]
 
 OURS = ("ml2tuner", "xgb", "random")
 KT = ("genetic_algorithm", "pso", "firefly_algorithm", "simulated_annealing", "dual_annealing",
@@ -85,9 +96,12 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="3 repeats (a smoke run; not checked "
                                                           "against the targets' noise)")
+    ap.add_argument("--reuse-kt", default=None, metavar="FILE",
+                    help="take Kernel Tuner strategies' cells from this earlier gpu_caches.json")
     a = ap.parse_args(argv)
     repeats = 3 if a.quick else a.repeats
     caches = {g: SHARED / f"{g}.json.gz" for g in GPU}
+    caches.update({g: UNSEEN_DIR / f"{g}.json.gz" for g in GPU_UNSEEN})
     missing = [str(p) for p in caches.values() if not p.exists()]
     if missing:
         print(f"GPU caches not found: {', '.join(missing)}", file=sys.stderr)
@@ -100,9 +114,22 @@ def main(argv=None):
     prov = provenance(argv)    # before anything is written
     budgets = [int(b) for b in a.budgets.split(",")]
     peers = list(OURS) + [f"kt:{s}" for s in KT]
+    reused, reuse_note = {}, None
+    if a.reuse_kt:
+        import json
+        old = json.loads(open(a.reuse_kt).read())
+        if (old.get("kernel_tuner"), old.get("seed"), old.get("repeats")) != (
+                kernel_tuner.__version__, a.seed, repeats):
+            print(f"{a.reuse_kt}: another Kernel Tuner version, seed or repeat count",
+                  file=sys.stderr)
+            return 2
+        reused = {(c["cache"], c["budget"], c["peer"]): {k: v for k, v in c.items() if k not in
+                                                         ("cache", "budget", "peer")}
+                  for c in old["cells"] if c["peer"].startswith("kt:")}
+        reuse_note = f"{a.reuse_kt} (commit {old.get('commit', old.get('git_commit'))})"
     tasks = [(str(p), peer, b, run_seed(a.seed, ci, r))
-             for ci, p in enumerate(caches.values()) for b in budgets for peer in peers
-             for r in range(repeats)]
+             for ci, (g, p) in enumerate(caches.items()) for b in budgets for peer in peers
+             for r in range(repeats) if (g, b, peer) not in reused]
     t0 = time.perf_counter()
     runs = map_tasks(run_task, tasks, n_jobs=a.jobs, desc="gpu caches", progress=None)
     wall = time.perf_counter() - t0
@@ -111,6 +138,8 @@ def main(argv=None):
         cells.setdefault((p.split("/")[-1].replace(".json.gz", ""), b, peer), []).append(r)
     summary = {(g, b, peer): {k: mean_of(rs, k) for k in rs[0]} for (g, b, peer), rs
                in cells.items()}
+    summary.update({key: cell for key, cell in reused.items()
+                    if key[0] in caches and key[1] in budgets})
 
     lines = []
 
@@ -122,9 +151,14 @@ def main(argv=None):
         "failures included")
     out("opt/best: mean optimum/best found (1 = optimum); score: P on samples / on simulated "
         "time (0 = random search, 1 = optimum); inv: invalid configs evaluated; n: evaluated")
-    out(f"development caches: {', '.join(GPU_DEV)}; held out: {', '.join(GPU_HELD_OUT)}")
+    if reuse_note:
+        out(f"Kernel Tuner cells of the shared caches taken from {reuse_note}: seeded runs "
+            "of unchanged code (bit-identical when rerun, except bayes_opt: a rerun of one "
+            "cell moved its opt/best by 0.0005)")
+    out(f"development caches: {', '.join(GPU_DEV)}; held out: {', '.join(GPU_HELD_OUT)}; "
+        f"unseen (shipped in benchmarks/data/kerneltuner_heldout): {', '.join(GPU_UNSEEN)}")
     width = max(len(p) for p in peers)
-    for g in GPU:
+    for g in caches:
         out()
         out(f"== {g}")
         out(f"{'peer':{width}s} " + " ".join(f"{'B=' + str(b):>30s}" for b in budgets))
@@ -138,7 +172,8 @@ def main(argv=None):
                             f"{s['n_invalid']:5.1f} {s['n_evaluated']:5.0f}")
             out(f"{peer:{width}s} " + " ".join(f"{c:>30s}" for c in cols))
 
-    groups = {"all caches": GPU, "development caches": GPU_DEV, "held-out caches": GPU_HELD_OUT}
+    groups = {"all shared caches": GPU, "development caches": GPU_DEV,
+              "held-out caches": GPU_HELD_OUT, "unseen caches": GPU_UNSEEN}
     means, misses = {}, []
     for name, gs in groups.items():
         out()
@@ -173,6 +208,7 @@ def main(argv=None):
         "kernel_tuner": kernel_tuner.__version__,
         "repeats": repeats, "budgets": budgets, "seed": a.seed, "peers": peers,
         "development_caches": GPU_DEV, "held_out_caches": GPU_HELD_OUT,
+        "unseen_caches": GPU_UNSEEN, "kt_cells_reused_from": reuse_note,
         "cells": [{"cache": g, "budget": b, "peer": peer, **summary[(g, b, peer)]}
                   for (g, b, peer) in summary],
         "means": [{"group": n, "budget": b, "peer": peer, **m} for (n, b, peer), m

@@ -4,7 +4,8 @@
 Metropolis acceptance with a temperature falling linearly from 1 to 0, a top-k heap of unvisited
 points, early stop when the heap stops changing, persistent walkers between calls. Scores are
 evaluated in batches and memoised per call, so the cost is a handful of model predictions.
-`exhaustive_top` scores every unvisited configuration: exact and cheaper for small spaces.
+`exhaustive_top` scores every unvisited configuration: exact and cheaper for small spaces; ties
+(common: trees score whole regions alike) are broken at random when given a generator.
 """
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ import heapq
 import numpy as np
 
 
-def _top_unvisited(scores: np.ndarray, idx: np.ndarray, visited: set, k: int) -> list[int]:
-    order = np.argsort(-scores, kind="stable")
+def _top_unvisited(scores: np.ndarray, idx: np.ndarray, visited: set, k: int,
+                   rng: np.random.Generator | None = None) -> list[int]:
+    # a tree model scores whole regions alike: break its ties at random (given a generator),
+    # not by index, which would always favour the knobs' first values
+    order = (np.argsort(-scores, kind="stable") if rng is None
+             else np.lexsort((rng.random(scores.size), -scores)))
     out = []
     for j in order:
         i = int(idx[j])
@@ -25,12 +30,14 @@ def _top_unvisited(scores: np.ndarray, idx: np.ndarray, visited: set, k: int) ->
     return out
 
 
-def exhaustive_top(space, score_fn, k: int, visited: set, chunk: int = 65536) -> list[int]:
+def exhaustive_top(space, score_fn, k: int, visited: set, chunk: int = 65536,
+                   rng: np.random.Generator | None = None) -> list[int]:
     """The k unvisited indices with the highest scores, best first.
 
     `score_fn(indices: int64 array) -> float array` of the same length (higher is better; -inf
-    excludes a configuration). Ties go to the lower index. Fewer than k come back only when
-    fewer than k configurations are unvisited."""
+    excludes a configuration). Ties are broken at random with `rng` (a tree model scores whole
+    regions alike, and breaking by index piles picks onto the knobs' first values), else by
+    the lower index. Fewer than k come back only when fewer than k are unvisited."""
     n = len(space)
     if k <= 0:
         return []
@@ -38,7 +45,7 @@ def exhaustive_top(space, score_fn, k: int, visited: set, chunk: int = 65536) ->
         raise ValueError("space too large for exhaustive scoring; use simulated annealing")
     idx = np.arange(n, dtype=np.int64)
     scores = np.concatenate([score_fn(idx[s:s + chunk]) for s in range(0, n, chunk)])
-    return _top_unvisited(scores, idx, visited, k)
+    return _top_unvisited(scores, idx, visited, k, rng)
 
 
 class SimulatedAnnealing:

@@ -5,7 +5,9 @@ drops those predicted invalid; the survivors are compiled (no run) for their hid
 those that fail to compile are dropped for free; Model A re-ranks on visible + hidden features
 and keeps N; the N are measured; V, P and A are refit (V on every config whose validity is known,
 P and A on valid ones). A random initial design runs until the models can be fit, and an
-epsilon share of each round is picked at random to keep exploring.
+epsilon share of each round is picked at random to keep exploring. On spaces without a compiler
+(no hidden features, so no A) parts of each round come from a trust region around the best
+configurations, from crossover children of them, and from V-screened random picks.
 """
 from __future__ import annotations
 
@@ -51,6 +53,13 @@ class ML2Tuner(Tuner):
         "v_threshold": HP(0.2, 0.02, 0.98, doc="Model V: minimum predicted validity to keep "
                           "(low: compile errors are caught by the compile filter anyway)"),
         "epsilon": HP(0.05, 0.0, 0.5, doc="share of each round picked uniformly at random"),
+        "epsilon_no_compiler": HP(0.15, 0.0, 0.5,
+                                  tunable=False,
+                                  doc="on spaces without a compiler (no hidden features, e.g. "
+                                      "Kernel Tuner caches) a further share of each round "
+                                      "picked at random among the configurations V passes: "
+                                      "with P alone and no A, it keeps P from settling in one "
+                                      "basin"),
         "a_min_valid": HP(5, 0, 400, doc="valid samples before Model A re-ranks (else P)"),
         "pool_factor": HP(3.0, 1.0, 10.0, doc="explorer returns pool_factor*(alpha+1)*N "
                                               "ranked candidates for V to filter", tunable=False),
@@ -90,6 +99,19 @@ class ML2Tuner(Tuner):
                                               "one-knob neighbours of the neighbour_top best "
                                               "configs (a trust region), ranked by the "
                                               "acquisition; spaces without a compiler"),
+        "crossover_share": HP(0.3, 0.0, 1.0,
+                              tunable=False,
+                              doc="share of each model round taken from uniform-crossover "
+                                  "children of the crossover_top best configs (as a genetic "
+                                  "algorithm breeds), V-screened and ranked by the acquisition; "
+                                  "spaces without a compiler"),
+        "crossover_top": HP(8, 2, 20, tunable=False,
+                                      doc="parents of the crossover children: this many best "
+                                          "configurations found"),
+        "local_diverse": HP(True, choices=(True, False),
+                            tunable=False,
+                            doc="the trust region's picks go round the (incumbent, knob) "
+                                "pairs, best-scored first, instead of following the ranking"),
         **_xgb_hps("v", "Model V"),
         **_xgb_hps("p", "Model P"),
         **_xgb_hps("a", "Model A"),
@@ -223,7 +245,7 @@ class ML2Tuner(Tuner):
             explorer = "exhaustive" if len(self.space) <= 100_000 else "sa"
         if explorer == "exhaustive":
             from ..explore import exhaustive_top
-            return exhaustive_top(self.space, self._p_score, k, excl)
+            return exhaustive_top(self.space, self._p_score, k, excl, rng=self.rng)
         if self._sa is None:
             from ..explore import SimulatedAnnealing
             self._sa = SimulatedAnnealing(self.space, self.rng, n_iter=self.hp["sa_iters"],
@@ -237,7 +259,9 @@ class ML2Tuner(Tuner):
             return self._random_valid(n)
         self.stats["rounds"] += 1
         n_rand = int(self.rng.binomial(n, hp["epsilon"])) if hp["epsilon"] > 0 else 0
-        n_model = n - n_rand
+        eps_v = 0.0 if self._compiles else hp["epsilon_no_compiler"]
+        n_rand_v = int(self.rng.binomial(n - n_rand, eps_v)) if eps_v > 0 else 0
+        n_model = n - n_rand - n_rand_v      # the V-screened random share fills the rest
         m = max(n_model, math.ceil((hp["alpha"] + 1) * n_model))
         pool = self._explore(max(m, int(math.ceil(hp["pool_factor"] * m)))) if n_model else []
         chosen: list[int] = []
@@ -251,6 +275,7 @@ class ML2Tuner(Tuner):
                 cand += rest[:n_model - len(cand)]
             cand = self._compile_filter(cand + self._incumbent_neighbours(set(cand)))
             local = self._trust_region(n_model, set(cand))
+            local += self._crossover(n_model, set(cand) | set(local))
             ranked = self._rank(cand + self._compiled_unmeasured(set(cand)))
             chosen = (local + [i for i in ranked if i not in set(local)])[:n_model]
         # epsilon picks bypass V: they are how V's blind spots (rare valid exceptions to a
@@ -306,21 +331,68 @@ class ML2Tuner(Tuner):
         return self._pred[name][idx]
 
     def _trust_region(self, n_model: int, taken: set) -> list[int]:
-        """The best-scored unvisited one-knob neighbours of the best configurations found:
-        on small GPU spaces the optimum is usually a few knob changes from a good incumbent,
-        and a global model ranks such near neighbours too coarsely."""
+        """Unvisited one-knob neighbours of the best configurations found: on small GPU spaces
+        the optimum is usually a few knob changes from a good incumbent, and a global model
+        ranks such near neighbours too coarsely. With `local_diverse`, the picks go round the
+        (incumbent, knob) pairs, the best-scored neighbour of each first: a knob the model has
+        not learned to split on (it predicts no change) still gets tried, where a plain ranking
+        would keep varying the one knob the model ranks highest."""
         k = int(round(self.hp["local_share"] * n_model))
         if k <= 0 or self._compiles or not self.fitted["p"]:
             return []      # with a compiler, A ranks the incumbents' neighbours instead
         best = sorted((r for r in self.results if r.valid), key=lambda r: r.cost)
         best = best[:max(1, self.hp["neighbour_top"])]
-        excl = self.visited | self.known_invalid
-        nb = [int(j) for r in best for j in self.space.neighbours(r.index) if int(j) not in excl]
-        nb = list(dict.fromkeys(nb))
+        excl = self.visited | self.known_invalid | taken
+        nb, group = [], []
+        for g, r in enumerate(best):
+            js = self.space.neighbours(r.index)
+            if not js.size:
+                continue
+            diff = self.space.value_positions(js) != self.space.value_positions([r.index])
+            for j, knob in zip(js.tolist(), diff.argmax(axis=1).tolist()):
+                if j not in excl:
+                    nb.append(int(j))
+                    group.append(g * len(self.space.radix) + knob)
         if not nb:
             return []
         sc = self._p_score(np.array(nb, dtype=np.int64))
-        return self._compile_filter([nb[j] for j in np.argsort(-sc, kind="stable")[:k]])
+        order = np.argsort(-sc, kind="stable")
+        if self.hp["local_diverse"]:
+            seen: dict[int, int] = {}
+            turn = np.empty(len(nb), dtype=np.int64)
+            for j in order:                    # j's turn: how many of its group rank above it
+                turn[j] = seen.get(group[j], 0)
+                seen[group[j]] = turn[j] + 1
+            order = np.lexsort((np.argsort(order), turn))
+        picks = list(dict.fromkeys(nb[j] for j in order))[:k]
+        return self._compile_filter(picks)
+
+    def _crossover(self, n_model: int, taken: set) -> list[int]:
+        """Children of the best configurations found, each knob taken from one of two parents
+        (uniform crossover, as a genetic algorithm's), best-scored by P: a good configuration
+        can be several knob changes from each incumbent and still combine their good parts."""
+        k = int(round(self.hp["crossover_share"] * n_model))
+        if k <= 0 or self._compiles or not self.fitted["p"]:
+            return []
+        best = sorted((r for r in self.results if r.valid), key=lambda r: r.cost)
+        best = [r.index for r in best[:self.hp["crossover_top"]]]
+        if len(best) < 2:
+            return []
+        pos = self.space.value_positions(best)
+        n = 64 * k
+        a = self.rng.integers(0, len(best), size=n)
+        b = (a + self.rng.integers(1, len(best), size=n)) % len(best)
+        mask = self.rng.random((n, pos.shape[1])) < 0.5
+        kids = self.space.positions_to_indices(np.where(mask, pos[a], pos[b]))
+        excl = self.visited | self.known_invalid | taken
+        kids = [int(i) for i in dict.fromkeys(kids.tolist()) if i >= 0 and int(i) not in excl]
+        if not kids:
+            return []
+        kids = [i for i, p in zip(kids, self._pv(kids)) if p >= self.hp["v_threshold"]]
+        if not kids:
+            return []
+        sc = self._p_score(np.array(kids, dtype=np.int64))
+        return [kids[j] for j in np.argsort(-sc, kind="stable")[:k]]
 
     def _rank(self, cand: list[int]) -> list[int]:
         """Order candidates best-first: by Model A when it is trained and hidden features are

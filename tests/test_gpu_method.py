@@ -1,0 +1,131 @@
+"""ML2Tuner's parts for spaces without a compiler (Kernel Tuner caches): the knob-diverse trust
+region, random tie-breaking in the exhaustive explorer, the wider epsilon, and the unseen cache
+shipped with the benchmarks."""
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml2tuner.explore import exhaustive_top
+from ml2tuner.kt_cache import load_kt_cache
+from ml2tuner.replay import ReplayMeasurer
+from ml2tuner.space import Knob, Space
+from ml2tuner.tuners import make_tuner
+
+UNSEEN = (Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "kerneltuner_heldout"
+          / "convolution__RTX_2080_Ti.json.gz")
+
+
+def _cache(tmp_path):
+    """12 x 12 configurations; time falls steeply along `a` and barely along `b`, so a model
+    ranks every change of `a` above any change of `b`."""
+    cache = {}
+    for a in range(12):
+        for b in range(12):
+            cache[f"{a},{b}"] = {"a": a, "b": b, "time": 1.0 + (11 - a) + 0.01 * (11 - b),
+                                 "compile_time": 1.0, "verification_time": 0.0,
+                                 "benchmark_time": 5.0}
+    d = {"device_name": "G", "kernel_name": "k", "problem_size": [1],
+         "tune_params_keys": ["a", "b"], "tune_params": {"a": list(range(12)),
+                                                          "b": list(range(12))},
+         "objective": "time", "cache": cache}
+    p = tmp_path / "slope.json"
+    p.write_text(json.dumps(d))
+    return load_kt_cache(p)
+
+
+def _changed_knobs(space, centre, picks):
+    diff = space.value_positions(picks) != space.value_positions([centre])
+    return [int(np.flatnonzero(row)[0]) for row in diff]
+
+
+@pytest.mark.parametrize("diverse", [True, False])
+def test_trust_region_goes_round_the_knobs(tmp_path, diverse):
+    data = _cache(tmp_path)
+    t = make_tuner("ml2tuner", data.space, seed=0, local_share=1.0, neighbour_top=1,
+                   local_diverse=diverse)
+    t.tune(20, ReplayMeasurer(data))
+    best = min((r for r in t.results if r.valid), key=lambda r: r.cost).index
+    picks = t._trust_region(2, set())
+    assert len(picks) == 2 and not set(picks) & t.visited
+    knobs = _changed_knobs(data.space, best, picks)
+    if diverse:      # one change of each knob, although P ranks every `a` change higher
+        assert sorted(knobs) == [0, 1]
+    else:            # the plain ranking: P's two best-scored neighbours, whatever they change
+        nb = [int(j) for j in data.space.neighbours(best) if int(j) not in t.visited]
+        sc = t._p_score(np.array(nb))
+        assert picks == [nb[j] for j in np.argsort(-sc, kind="stable")[:2]]
+    # more picks than (incumbent, knob) pairs: the second turn follows the first
+    many = t._trust_region(6, set())
+    assert len(many) == len(set(many)) == 6
+    if diverse:
+        assert sorted(_changed_knobs(data.space, best, many[:2])) == [0, 1]
+
+
+def test_exhaustive_explorer_breaks_ties_at_random():
+    space = Space([Knob("x", list(range(50))), Knob("y", list(range(4)))])
+    flat = lambda idx: np.zeros(len(idx))               # noqa: E731  (a model with no signal)
+    assert exhaustive_top(space, flat, 5, set()) == [0, 1, 2, 3, 4]     # no generator: by index
+    a = exhaustive_top(space, flat, 5, set(), rng=np.random.default_rng(0))
+    b = exhaustive_top(space, flat, 5, set(), rng=np.random.default_rng(1))
+    assert a != b and len(set(a)) == 5 and max(a) > 4
+    assert exhaustive_top(space, flat, 5, set(), rng=np.random.default_rng(0)) == a
+    # a real score still decides before the tie-break
+    score = lambda idx: -np.abs(np.asarray(idx) - 120.0)   # noqa: E731
+    assert exhaustive_top(space, score, 1, {120}, rng=np.random.default_rng(0))[0] in (119, 121)
+
+
+@pytest.mark.parametrize("eps_nc", [0.0, 0.5])
+def test_v_screened_random_share_without_a_compiler(tmp_path, eps_nc):
+    data = _cache(tmp_path)
+    t = make_tuner("ml2tuner", data.space, seed=0, epsilon=0.0, epsilon_no_compiler=eps_nc,
+                   batch_size=10)
+    calls = []
+    orig = t._random_valid
+
+    def spy(k, use_v=True):
+        if t.stats["rounds"]:            # model rounds only, not the initial design
+            calls.append((k, use_v))
+        return orig(k, use_v)
+    t._random_valid = spy
+    t.tune(80, ReplayMeasurer(data))
+    # replayed caches have no compiler: a binomial(10, eps_nc) share of each model round is
+    # drawn at random, V-screened (never bypassing V: a failure costs a whole measurement)
+    screened = sum(k for k, v in calls if v)
+    assert sum(k for k, v in calls if not v) == 0
+    if eps_nc == 0:
+        assert screened == 0
+    else:
+        assert 0.3 < screened / (10 * t.stats["rounds"]) < 0.7
+
+
+def test_unseen_cache_shipped_with_the_benchmarks():
+    d = load_kt_cache(UNSEEN)
+    assert len(d) == 6768 and d.meta["device_name"] == "NVIDIA GeForce RTX 2080 Ti"
+    assert d.status_counts() == {"ok": 5256, "compile_error": 1426, "runtime_error": 86}
+    raw = json.load(gzip.open(UNSEEN))["cache"]
+    best = min(v["time"] for v in raw.values() if not isinstance(v["time"], str))
+    assert d.optimum == pytest.approx(best / 1e3, rel=1e-15)
+
+
+def test_crossover_children_take_each_knob_from_a_parent(tmp_path):
+    data = _cache(tmp_path)
+    t = make_tuner("ml2tuner", data.space, seed=0, crossover_share=1.0, crossover_top=4)
+    t.tune(20, ReplayMeasurer(data))
+    parents = [r.index for r in sorted((r for r in t.results if r.valid),
+                                       key=lambda r: r.cost)[:4]]
+    kids = t._crossover(5, set())
+    # 4 parents over 2 knobs have at most 16 children, most of them measured already
+    assert 1 <= len(kids) == len(set(kids)) <= 5 and not set(kids) & t.visited
+    ppos = data.space.value_positions(parents)
+    for kid in data.space.value_positions(kids):
+        assert all(kid[j] in ppos[:, j] for j in range(kid.size))
+    # best-scored first: P ranks the children it proposes
+    sc = t._p_score(np.array(kids))
+    assert list(sc) == sorted(sc, reverse=True)
+    assert t._crossover(0, set()) == []
+    none = make_tuner("ml2tuner", data.space, seed=0, crossover_share=0.0)
+    none.tune(20, ReplayMeasurer(data))
+    assert none._crossover(5, set()) == []
