@@ -106,23 +106,19 @@ def warm_start(tuner, model, task=None, prior_samples: float = 50.0):
     """
     from .errors import UserError
     from .data.descriptors import task_descriptor
-    for attr in ("v", "p", "a", "fitted", "hp", "space"):
-        if not hasattr(tuner, attr):
-            raise UserError(f"--model needs the ml2tuner tuner; {getattr(tuner, 'name', tuner)!r}"
-                            " has no V/P/A models")
+    if not hasattr(tuner, "use_prior_models"):
+        raise UserError(f"--model needs the ml2tuner tuner; {getattr(tuner, 'name', tuner)!r}"
+                        " has no V/P/A models")
     b = model if isinstance(model, Bundle) else load_bundle(model)
     tm = b.for_task(tuner.space, task_descriptor(task))
     if len(tm.unknown_knobs) == len(tuner.space.names):
         raise UserError(f"model bundle {b.path} knows none of the knobs of this space "
                         f"({', '.join(tuner.space.names)})")
-    tuner.v = WarmValidity(tm.v, tuner.v, prior_samples, b.threshold, tuner.hp["v_threshold"])
-    tuner.p = WarmRegressor(tm.p, tuner.p, prior_samples, validity=tuner.v)
-    tuner.fitted.update(v=True, p=True)
-    if tm.a is not None:
-        tuner.a = WarmRegressor(tm.a, tuner.a, prior_samples)
-        tuner.hidden_names = list(b.hidden_names)   # the tuner builds A's columns in this order
-        tuner.fitted["a"] = True
-    tuner.hp["n_init"] = 0
+    v = WarmValidity(tm.v, tuner.v, prior_samples, b.threshold, tuner.hp["v_threshold"])
+    p = WarmRegressor(tm.p, tuner.p, prior_samples, validity=v)
+    a = WarmRegressor(tm.a, tuner.a, prior_samples) if tm.a is not None else None
+    # A's columns follow the bundle's hidden-feature order
+    tuner.use_prior_models(v, p, a, hidden_names=b.hidden_names if a is not None else None)
     tuner.warm_start = {"model": str(b.path), "prior_samples": prior_samples,
                         "unknown_knobs": tm.unknown_knobs,
                         "missing_descriptors": tm.missing_descriptors}
@@ -130,31 +126,12 @@ def warm_start(tuner, model, task=None, prior_samples: float = 50.0):
 
 
 def set_initial_design(tuner, indices) -> None:
-    """Measure `indices` (best first) before any random pick of the tuner.
-
-    Uses ML2Tuner's `initial_design` list when it has one (the hook for a transfer
-    prior); otherwise wraps this instance's `_random_valid` so that it serves the queue first,
-    skipping visited and known-invalid configurations and those that fail to compile.
-    """
+    """Measure `indices` (best first) before any random pick of the tuner (ML2Tuner's
+    `queue_initial_design`: the hook for a transfer prior)."""
     from .errors import UserError
-    queue = [int(i) for i in indices]
-    if not all(hasattr(tuner, a) for a in ("_random_valid", "_compile_filter", "known_invalid")):
+    if not hasattr(tuner, "queue_initial_design"):
         raise UserError(f"an initial design needs the ml2tuner tuner, not "
                         f"{getattr(tuner, 'name', tuner)!r}")
-    if isinstance(getattr(tuner, "initial_design", None), list):
-        tuner.initial_design[:] = queue
-        return
-    base = tuner._random_valid
-
-    def _random_valid(k: int) -> list[int]:
-        out: list[int] = []
-        while queue and len(out) < k:
-            i = queue.pop(0)
-            if i in tuner.visited or i in tuner.known_invalid or i in out:
-                continue
-            out.extend(tuner._compile_filter([i]))
-        return out + (base(k - len(out)) if len(out) < k else [])
-    tuner._random_valid = _random_valid
-
+    tuner.queue_initial_design(indices)
 
 __all__ = ["warm_start", "set_initial_design", "WarmValidity", "WarmRegressor"]

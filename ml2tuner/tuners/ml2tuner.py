@@ -422,6 +422,25 @@ class ML2Tuner(Tuner):
             return
         self.refit()
 
+    # ----- transfer: models and an initial design from earlier tasks ----------------------------
+    def use_prior_models(self, v, p, a=None, hidden_names=None) -> None:
+        """Install V and P (and A, with the hidden-feature order its columns follow) trained
+        elsewhere, e.g. a bundle blended with this run's own models (`warmstart`). They count
+        as fitted from the first round, so the random initial design is skipped: `n_init`
+        becomes 0, and the trace header records that."""
+        self.v, self.p = v, p
+        self.fitted.update(v=True, p=True)
+        if a is not None:
+            self.a = a
+            self.hidden_names = list(hidden_names) if hidden_names is not None else None
+            self.fitted["a"] = True
+        self.hp["n_init"] = 0
+
+    def queue_initial_design(self, indices) -> None:
+        """Measure `indices` (best first) before any random pick, skipping visited and known
+        invalid configurations and those that fail to compile (a transfer prior's design)."""
+        self.initial_design[:] = [int(i) for i in indices]
+
     def refit(self):
         self._pred = {}
         res = self.results
