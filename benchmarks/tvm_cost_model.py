@@ -97,6 +97,55 @@ def conv_tasks(n=2):
     return out[:n]
 
 
+def feature_check(traces_by_task, sizes=(16, 32)):
+    """How well P ranks candidates of other runs of the same task, with the tile-derived visible
+    features and without them (their columns set to missing: the positional decisions only).
+    P is fitted on the first n valid rows of one ml2 trace and scored by Spearman's rank
+    correlation of its prediction with the measured latency on every other trace of the task;
+    {task: {n: {"tile-derived": mean, "positional": mean, "pairs": k}}}."""
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    from ml2tuner.traces import iter_records
+    from ml2tuner.tvm.cost_model import make_models
+    from ml2tuner.tvm.features import AGGREGATES, MAX_TILES, PER_TILE
+    from ml2tuner.tvm.trace_training import visible_from_config
+    derived = slice(2, 2 + len(AGGREGATES) + MAX_TILES * len(PER_TILE))
+    out = {}
+    for task, paths in traces_by_task.items():
+        data = []
+        for p in paths:
+            rows = [(visible_from_config(r.get("config") or {}), float(r["cost"]))
+                    for _, r in iter_records(p) if r.get("record") == "measure"
+                    and r.get("status") == "ok" and r.get("cost")]
+            if rows:
+                data.append((np.array([x for x, _ in rows]), np.array([c for _, c in rows])))
+        if len(data) < 2:
+            continue
+        out[task] = {}
+        for n in sizes:
+            res = {"tile-derived": [], "positional": []}
+            for i, (X, c) in enumerate(data):
+                if len(c) < n:
+                    continue
+                for name in res:
+                    Xtr = X[:n].copy()
+                    if name == "positional":
+                        Xtr[:, derived] = np.nan
+                    m = make_models(seed=0)["P"].fit(Xtr, c[:n] / c[:n].min())
+                    for j, (Xt, ct) in enumerate(data):
+                        if j != i:
+                            Xt = Xt.copy()
+                            if name == "positional":
+                                Xt[:, derived] = np.nan
+                            rho = spearmanr(m.predict_log(Xt), ct).correlation
+                            res[name].append(0.0 if not np.isfinite(rho) else float(rho))
+            if res["positional"]:
+                out[task][n] = {k: float(np.mean(v)) for k, v in res.items()}
+                out[task][n]["pairs"] = len(res["positional"])
+    return out
+
+
 def plot(path, runs, tasks, tuners, budget):
     import matplotlib
     matplotlib.use("Agg")
@@ -137,6 +186,9 @@ def main(argv=None):
     ap.add_argument("--tag", default="", help="suffix of the result files")
     ap.add_argument("--max-minutes", type=float, default=None,
                     help="start no new run after this many minutes (finished runs are kept)")
+    ap.add_argument("--from-commit", default=None,
+                    help="reuse the logged runs of this commit (default: the current one), e.g. "
+                         "to redo the summary after a change to this script only")
     ap.add_argument("--work-dir", default=None,
                     help="where the ml2 traces live between restarts (default: a folder in the "
                          "system temp dir named after the result stem)")
@@ -168,7 +220,7 @@ def main(argv=None):
     work.mkdir(parents=True, exist_ok=True)
     log_path = RESULTS / f"{stem}.runs.jsonl"
     RESULTS.mkdir(parents=True, exist_ok=True)
-    setting = {"budget": budget, "population": a.population, "commit": commit}
+    setting = {"budget": budget, "population": a.population, "commit": a.from_commit or commit}
     done = {}
     if log_path.exists():
         for line in log_path.read_text().splitlines():
@@ -350,6 +402,19 @@ def main(argv=None):
             f"(median {mw}); warm best / cold best "
             f"{summary['transfer']['warm_best_vs_cold']:.3f}x")
         runs.extend(warm)
+
+    fc = feature_check({t: [r["trace"] for r in runs if r["tuner"] == "ml2" and r["task"] == t
+                            and r.get("trace") and Path(r["trace"]).exists()] for t in names},
+                       sizes=(half // 2, half))
+    if fc:
+        summary["feature_check"] = fc
+        out()
+        out("P's rank correlation (Spearman) with the measured latency on the other seeds' ml2 "
+            "traces of the task, P fitted on the first n rows of one trace; with the "
+            "tile-derived visible features / positional decisions only:")
+        for t, per in fc.items():
+            out(f"  {t[:40]:40s} " + "; ".join(
+                f"n={n}: {v['tile-derived']:.3f} / {v['positional']:.3f}" for n, v in per.items()))
 
     ok_latency = (summary["ratios"].get(f"ml2_vs_xgb_at_{budget}") or 9) <= 1.0
     ok_trials = wins > len(names_done) / 2
