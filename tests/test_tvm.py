@@ -131,11 +131,12 @@ def test_saved_model_is_a_bundle_and_reloads(tuned):
     from ml2tuner.surrogates import PerformanceModel, ValidityModel
     from ml2tuner.surrogates.bundle import load_bundle
     from ml2tuner.tvm.cost_model import ML2CostModel
+    from ml2tuner.tvm.features import VISIBLE_WIDTH
     d = tuned["dir"] / "model"
     manifest = json.loads((d / "manifest.json").read_text())
     assert manifest["format"] == "ml2tuner-model-bundle"
     state = manifest["tvm_cost_model"]
-    assert state["n_rows"] == 16 and len(manifest["features"]["visible"]) == 64
+    assert state["n_rows"] == 16 and len(manifest["features"]["visible"]) == VISIBLE_WIDTH
     core = tuned["_objects"]["cost_model"].core
     model_files = {e["file"] for e in manifest["models"].values() if e and e["file"]}
     assert {p.name for p in d.iterdir()} == {"manifest.json", "data.npz"} | model_files
