@@ -228,7 +228,8 @@ def main(argv=None):
                 r = json.loads(line)
             except ValueError:
                 continue           # a line cut by a kill
-            if all(r.get(k) == v for k, v in setting.items()):
+            if r.get("budget") == budget and r.get("population") == a.population and \
+                    str(r.get("commit", "")).startswith(setting["commit"]):
                 done[(r["task"], r["tuner"], r["seed"])] = r
     lines, runs = [], []
     t_start = time.perf_counter()
