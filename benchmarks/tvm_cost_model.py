@@ -304,6 +304,10 @@ def main(argv=None):
             if w is not None:
                 warm.append(w)
 
+    commits = sorted({str(r.get("commit", ""))[:12] for r in runs})
+    if commits != [commit[:12]]:
+        out(f"(the runs above ran on commit {', '.join(commits)}; this summary on {commit[:12]})")
+
     # ----- summary over complete (task, seed) groups ----------------------------------------------
     have = {(r["task"], r["tuner"], r["seed"]) for r in runs}
     groups = [(t, s) for t in names for s in seeds if all((t, u, s) in have for u in tuners)]
