@@ -161,8 +161,8 @@ def plot(path, runs, tasks, tuners, budget):
         ax.set_title(task.split("/")[-1][:34], fontsize=8)
         ax.set_xlabel("trials")
         ax.set_yscale("log")
+        ax.legend(fontsize=7)
     axes[0][0].set_ylabel("best latency so far, us (geomean over seeds)")
-    axes[0][0].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
