@@ -17,18 +17,31 @@ Reported: best latency vs trials (curves, PNG), best latency at half and at the 
 (geometric mean over tasks and seeds of ml2/xgb and random/xgb, paired by task and seed), trials
 each tuner needs to reach the XGB model's final latency (median over seeds of XGB's best at the
 full budget, the lower median for an even count), and tuning wall time split into build, run, cost-model and other (search) time.
-Transfer: a bundle trained with `ml2tuner train`'s TVM path on the ml2 traces of the other
-tasks warm-starts ML2CostModel on the held-out last operator (the dense layer); trials to reach the cold ml2 run's
-final latency, warm vs cold.
+Transfer across tasks of the same model: per seed, a bundle trained with `ml2tuner train`'s TVM
+path on the ml2 trace of the model's first conv task warm-starts ML2CostModel on its second conv
+task
+(the last operator when only one conv task runs); trials to reach the cold ml2 run's final
+latency, warm vs cold.
+
+Note: MetaSchedule's XGBModel scores candidates at random until it holds 100 samples
+(`num_warmup_samples=100`), so within one task's first 100 trials "xgb" is the evolutionary
+search with random scores, like "random".
+
+Resumable: every finished run is appended to `benchmarks/results/{stem}.runs.jsonl` (with the
+commit it ran on); a restart on the same commit and settings skips the runs already there.
+Runs go seed by seed (all tasks and tuners of seed 0 first), and `--max-minutes` stops starting
+new runs after that long, so a cut run still holds complete (task, seed) groups; the summary
+uses the complete groups only and says which.
 
 Target (checked, exit 1 on a miss): ml2's geometric-mean best latency at the full budget <= xgb's
 (ratio <= 1.0) and ml2 reaches xgb's final latency in >= 1.2x fewer trials on most tasks.
 
-    PYTHONPATH=. python benchmarks/tvm_cost_model.py [--budget 32] [--seeds 0,1,2] [--convs 1]
-                                                     [--quick]
-Writes benchmarks/results/tvm_cost_model{_quick}.{txt,json,png}.
+    PYTHONPATH=. python benchmarks/tvm_cost_model.py [--budget 64] [--seeds 0,1,2] [--convs 2]
+                                                     [--max-minutes M] [--quick]
+Writes benchmarks/results/tvm_cost_model{_quick}.{txt,json,png} and {stem}.runs.jsonl.
 """
 import argparse
+import json
 import math
 import os
 import statistics
@@ -38,7 +51,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _data import RESULTS, write_result  # noqa: E402
+from _data import RESULTS, provenance, write_result  # noqa: E402
 
 OPERATORS = ["matmul:M=128,N=128,K=128", "dense:B=16,I=512,O=256"]
 TUNERS = ["ml2", "xgb", "random"]
@@ -84,6 +97,55 @@ def conv_tasks(n=2):
     return out[:n]
 
 
+def feature_check(traces_by_task, sizes=(16, 32)):
+    """How well P ranks candidates of other runs of the same task, with the tile-derived visible
+    features and without them (their columns set to missing: the positional decisions only).
+    P is fitted on the first n valid rows of one ml2 trace and scored by Spearman's rank
+    correlation of its prediction with the measured latency on every other trace of the task;
+    {task: {n: {"tile-derived": mean, "positional": mean, "pairs": k}}}."""
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    from ml2tuner.traces import iter_records
+    from ml2tuner.tvm.cost_model import make_models
+    from ml2tuner.tvm.features import AGGREGATES, MAX_TILES, PER_TILE
+    from ml2tuner.tvm.trace_training import visible_from_config
+    derived = slice(2, 2 + len(AGGREGATES) + MAX_TILES * len(PER_TILE))
+    out = {}
+    for task, paths in traces_by_task.items():
+        data = []
+        for p in paths:
+            rows = [(visible_from_config(r.get("config") or {}), float(r["cost"]))
+                    for _, r in iter_records(p) if r.get("record") == "measure"
+                    and r.get("status") == "ok" and r.get("cost")]
+            if rows:
+                data.append((np.array([x for x, _ in rows]), np.array([c for _, c in rows])))
+        if len(data) < 2:
+            continue
+        out[task] = {}
+        for n in sizes:
+            res = {"tile-derived": [], "positional": []}
+            for i, (X, c) in enumerate(data):
+                if len(c) < n:
+                    continue
+                for name in res:
+                    Xtr = X[:n].copy()
+                    if name == "positional":
+                        Xtr[:, derived] = np.nan
+                    m = make_models(seed=0)["P"].fit(Xtr, c[:n] / c[:n].min())
+                    for j, (Xt, ct) in enumerate(data):
+                        if j != i:
+                            Xt = Xt.copy()
+                            if name == "positional":
+                                Xt[:, derived] = np.nan
+                            rho = spearmanr(m.predict_log(Xt), ct).correlation
+                            res[name].append(0.0 if not np.isfinite(rho) else float(rho))
+            if res["positional"]:
+                out[task][n] = {k: float(np.mean(v)) for k, v in res.items()}
+                out[task][n]["pairs"] = len(res["positional"])
+    return out
+
+
 def plot(path, runs, tasks, tuners, budget):
     import matplotlib
     matplotlib.use("Agg")
@@ -99,31 +161,39 @@ def plot(path, runs, tasks, tuners, budget):
         ax.set_title(task.split("/")[-1][:34], fontsize=8)
         ax.set_xlabel("trials")
         ax.set_yscale("log")
+        ax.legend(fontsize=7)
     axes[0][0].set_ylabel("best latency so far, us (geomean over seeds)")
-    axes[0][0].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--budget", type=int, default=32, help="trials per task (default 32)")
+    ap.add_argument("--budget", type=int, default=64, help="trials per task (default 64)")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--population", type=int, default=64,
                     help="evolutionary search population (default 64: on the conv tasks the "
                          "search, not the builds, dominates the time at 256)")
     ap.add_argument("--quick", action="store_true",
                     help="a smoke run: budget 8, seeds 0,1, two small operators")
-    ap.add_argument("--convs", type=int, default=1,
-                    help="conv tasks of the model, largest first (default 1: on 2 shared cores "
-                         "a 32-trial conv run takes ~4 min, mostly builds)")
+    ap.add_argument("--convs", type=int, default=2,
+                    help="conv tasks of the model, largest first (default 2)")
     ap.add_argument("--no-transfer", action="store_true")
     ap.add_argument("--tuners", default=",".join(TUNERS),
                     help=f"comma-separated, of {', '.join(TUNERS + list(VARIANTS))}; "
                          "must include ml2 and xgb")
     ap.add_argument("--operators", default=";".join(OPERATORS), help="';'-separated specs")
     ap.add_argument("--tag", default="", help="suffix of the result files")
+    ap.add_argument("--max-minutes", type=float, default=None,
+                    help="start no new run after this many minutes (finished runs are kept)")
+    ap.add_argument("--from-commit", default=None,
+                    help="reuse the logged runs of this commit (default: the current one), e.g. "
+                         "to redo the summary after a change to this script only")
+    ap.add_argument("--work-dir", default=None,
+                    help="where the ml2 traces live between restarts (default: a folder in the "
+                         "system temp dir named after the result stem)")
     a = ap.parse_args(argv)
+    prov = provenance(argv)
     from ml2tuner.tvm import require_tvm
     require_tvm()
     import tvm.s_tir.tensor_intrin  # noqa: F401  (the one-off ~11 s import, outside every run)
@@ -144,40 +214,110 @@ def main(argv=None):
     tasks = [(name, mod) for name, mod in convs] + [(spec, spec) for spec in ops]
     names = [n for n, _ in tasks]
     half = budget // 2
-    work = Path(tempfile.mkdtemp(prefix="tvm-bench-"))
+    stem = "tvm_cost_model" + ("_quick" if a.quick else "") + (f"_{a.tag}" if a.tag else "")
+    commit = prov["commit"].replace("+dirty", "")
+    work = Path(a.work_dir or Path(tempfile.gettempdir()) / f"ml2tuner-bench-{stem}")
+    work.mkdir(parents=True, exist_ok=True)
+    log_path = RESULTS / f"{stem}.runs.jsonl"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    setting = {"budget": budget, "population": a.population, "commit": a.from_commit or commit}
+    done = {}
+    if log_path.exists():
+        for line in log_path.read_text().splitlines():
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue           # a line cut by a kill
+            if r.get("budget") == budget and r.get("population") == a.population and \
+                    str(r.get("commit", "")).startswith(setting["commit"]):
+                done[(r["task"], r["tuner"], r["seed"])] = r
     lines, runs = [], []
+    t_start = time.perf_counter()
 
     def out(s=""):
         print(s, flush=True)
         lines.append(s)
 
-    def run(name, mod, tuner, seed, **kw):
-        trace = work / f"{tuner}-{len(runs)}.jsonl" if tuner == "ml2" else None
+    def fmt_row(row):
+        sp = row["time_split"]
+        return (f"{row['task'][:40]:40s} {row['tuner']:10s} {row['seed']:4d} "
+                f"{(row['best_s'] or 0) * 1e6:9.1f} {row['failures']:3d}/{row['trials']:<3d} "
+                f"{row['tune_s']:7.1f} {sp['build_s']:7.1f} {sp['run_s']:6.1f} "
+                f"{sp['model_s']:6.1f} {sp['other_s']:6.1f}  load {row['load']:.1f}"
+                + ("  (resumed)" if row.get("resumed") else ""))
+
+    def out_of_time():
+        return a.max_minutes is not None and time.perf_counter() - t_start > 60 * a.max_minutes
+
+    def run(name, mod, tuner, seed, label=None, **kw):
+        label = label or tuner
+        if (name, label, seed) in done:
+            row = {**done[(name, label, seed)], "resumed": True}
+            out(fmt_row(row))
+            return row
+        if out_of_time():
+            return None
+        safe = "".join(c if c.isalnum() else "_" for c in name)
+        trace = work / f"{label}-{safe}-{seed}.jsonl" if tuner == "ml2" else None
+        if trace is not None and trace.exists():
+            trace.unlink()                # a run cut short: start its trace afresh
         kw = {"cost_model": tuner, **VARIANTS.get(tuner, {}), **kw}
         r = tvm_tune(mod, budget, seed=seed, task_name=name,
                      population_size=a.population, min_repeat_ms=50, trace_path=trace, **kw)
-        row = {"task": name, "tuner": tuner, "seed": seed, "best_s": r["best_latency_s"],
+        row = {"task": name, "tuner": label, "seed": seed, "best_s": r["best_latency_s"],
                "curve": r["curve"], "failures": r["trials"] - r["n_ok"], "trials": r["trials"],
                "tune_s": r["tune_s"], "time_split": r["time_split"],
-               "trace": str(trace) if trace else None, "load": os.getloadavg()[0]}
-        sp = r["time_split"]
-        out(f"{name[:40]:40s} {tuner:10s} {seed:4d} {(r['best_latency_s'] or 0) * 1e6:9.1f} "
-            f"{row['failures']:3d}/{r['trials']:<3d} {r['tune_s']:7.1f} {sp['build_s']:7.1f} "
-            f"{sp['run_s']:6.1f} {sp['model_s']:6.1f} {sp['other_s']:6.1f}  load {row['load']:.1f}")
+               "trace": str(trace) if trace else None, "load": os.getloadavg()[0], **setting}
+        with log_path.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        out(fmt_row(row))
         return row
 
-    t_start = time.perf_counter()
     out(f"# {len(tasks)} tasks x {len(tuners)} tuners x {len(seeds)} seeds, budget {budget} "
         f"trials per task (8 per batch, population {a.population}); llvm, 2 cores; no build "
-        f"limit; load average at start {os.getloadavg()[0]:.1f}")
+        f"limit; load average at start {os.getloadavg()[0]:.1f}"
+        + (f"; new runs stop after {a.max_minutes:g} min" if a.max_minutes else ""))
     out(f"{'task':40s} {'tuner':10s} {'seed':>4s} {'best us':>9s} {'fail':>7s} {'tune s':>7s} "
         f"{'build':>7s} {'run':>6s} {'model':>6s} {'other':>6s}")
-    for name, mod in tasks:
-        for seed in seeds:
+    # transfer within the model: a bundle from the first conv task's ml2 trace (same seed)
+    # warm-starts ml2 on the second conv task (else: the other tasks -> the last operator)
+    conv_names = [n for n, _ in convs]
+    if len(conv_names) >= 2:
+        held, sources = conv_names[1], [conv_names[0]]
+    else:
+        held, sources = names[-1], names[:-1]
+    warm = []
+    for seed in seeds:               # seed by seed: a cut run keeps complete seeds
+        for name, mod in tasks:
             for tuner in tuners:
-                runs.append(run(name, mod, tuner, seed))
+                row = run(name, mod, tuner, seed)
+                if row is not None:
+                    runs.append(row)
+        src = [r["trace"] for r in runs if r["tuner"] == "ml2" and r["task"] in sources
+               and r["seed"] == seed and r.get("trace") and Path(r["trace"]).exists()]
+        if transfer and len(names) >= 2 and src and \
+                any(r["task"] == held and r["tuner"] == "ml2" and r["seed"] == seed for r in runs):
+            if (held, "ml2-warm", seed) not in done and not out_of_time():
+                train_tvm(src, work / f"bundle-{seed}")
+            w = run(held, dict(tasks)[held], "ml2", seed, label="ml2-warm",
+                    load_model_dir=work / f"bundle-{seed}")
+            if w is not None:
+                warm.append(w)
 
-    # ----- summary ------------------------------------------------------------------------------
+    commits = sorted({str(r.get("commit", ""))[:12] for r in runs})
+    if commits != [commit[:12]]:
+        out(f"(the runs above ran on commit {', '.join(commits)}; this summary on {commit[:12]})")
+
+    # ----- summary over complete (task, seed) groups ----------------------------------------------
+    have = {(r["task"], r["tuner"], r["seed"]) for r in runs}
+    groups = [(t, s) for t in names for s in seeds if all((t, u, s) in have for u in tuners)]
+    gseeds = {t: [s for tt, s in groups if tt == t] for t in names}
+    names_done = [t for t in names if gseeds[t]]
+    if len(groups) < len(names) * len(seeds):
+        out()
+        out(f"cut short: {len(groups)} of {len(names) * len(seeds)} (task, seed) groups complete; "
+            "the summary uses those: " + "; ".join(f"{t} seeds {gseeds[t]}" for t in names))
+
     def best_at(row, n):
         return row["curve"][n - 1] if len(row["curve"]) >= n else row["best_s"]
 
@@ -185,29 +325,40 @@ def main(argv=None):
         return next(r for r in rows if r["task"] == task and r["tuner"] == tuner
                     and r["seed"] == seed)
 
-    summary = {"ratios": {}, "trials_to_xgb_final": {}, "time_split": {}}
+    summary = {"ratios": {}, "trials_to_xgb_final": {}, "time_split": {},
+               "groups": [list(g) for g in groups]}
     out()
     out("best latency, geometric mean over tasks and seeds of the paired ratio to xgb:")
     for t in tuners:
         for n in (half, budget):
             g = geomean([best_at(pick(task, t, s), n) / best_at(pick(task, "xgb", s), n)
-                         for task in names for s in seeds])
+                         for task, s in groups])
             summary["ratios"][f"{t}_vs_xgb_at_{n}"] = g
-        out(f"  {t:8s} at {half} trials {summary['ratios'][f'{t}_vs_xgb_at_{half}']:.3f}x, at "
-            f"{budget} trials {summary['ratios'][f'{t}_vs_xgb_at_{budget}']:.3f}x")
+        out(f"  {t:8s} at {half} trials {summary['ratios'][f'{t}_vs_xgb_at_{half}'] or 0:.3f}x, at "
+            f"{budget} trials {summary['ratios'][f'{t}_vs_xgb_at_{budget}'] or 0:.3f}x")
+    per_task = {}
+    for task in names_done:
+        per_task[task] = geomean([pick(task, "ml2", s)["best_s"] / pick(task, "xgb", s)["best_s"]
+                                  for s in gseeds[task]])
+    summary["ml2_vs_xgb_per_task"] = per_task
+    out("  ml2/xgb per task at the full budget: " + "; ".join(
+        f"{t.split('/')[-1][:24]} {v:.3f}x" for t, v in per_task.items()))
     out()
     out(f"trials to reach xgb's final latency (median over seeds of xgb's best at {budget}); "
         "median over seeds, '-' = not reached:")
-    wins = 0
-    for task in names:
-        target = statistics.median_low(pick(task, "xgb", s)["best_s"] for s in seeds)
-        per = {t: [trials_to_reach(pick(task, t, s)["curve"], target) for s in seeds]
+    wins, ratios = 0, []
+    for task in names_done:
+        ss = gseeds[task]
+        target = statistics.median_low(pick(task, "xgb", s)["best_s"] for s in ss)
+        per = {t: [trials_to_reach(pick(task, t, s)["curve"], target) for s in ss]
                for t in tuners}
         med = {t: median_trials(v) for t, v in per.items()}
         ratio = (med["xgb"] / med["ml2"]) if med["ml2"] and med["xgb"] else (
             math.inf if med["ml2"] and not med["xgb"] else None)
         win = ratio is not None and ratio >= 1.2
         wins += win
+        if ratio is not None and math.isfinite(ratio):
+            ratios.append(ratio)
         summary["trials_to_xgb_final"][task] = {"target_s": target, "per_seed": per,
                                                 "median": med, "xgb_over_ml2": ratio}
         fmt = {t: ("-" if m is None else f"{m:g}") for t, m in med.items()}
@@ -215,11 +366,13 @@ def main(argv=None):
             + "  ".join(f"{t} {fmt[t]:>4s}" for t in tuners)
             + f"  xgb/ml2 {'-' if ratio is None else f'{ratio:.2f}x'}")
     summary["tasks_with_1.2x_fewer_trials"] = wins
+    summary["trials_ratio_geomean"] = geomean(ratios)
     out()
-    out("tuning wall time split (sum over tasks and seeds), and ratio of tune time to xgb's:")
-    xgb_tune = sum(r["tune_s"] for r in runs if r["tuner"] == "xgb")
+    out("tuning wall time split (sum over the complete groups), and ratio of tune time to xgb's:")
+    in_groups = [r for r in runs if (r["task"], r["seed"]) in set(groups)]
+    xgb_tune = sum(r["tune_s"] for r in in_groups if r["tuner"] == "xgb") or math.nan
     for t in tuners:
-        rs = [r for r in runs if r["tuner"] == t]
+        rs = [r for r in in_groups if r["tuner"] == t]
         sp = {k: sum(r["time_split"][k] for r in rs) for k in ("build_s", "run_s", "model_s",
                                                                "other_s")}
         tune = sum(r["tune_s"] for r in rs)
@@ -233,53 +386,63 @@ def main(argv=None):
             f"; failures {summary['time_split'][t]['failures']}/"
             f"{summary['time_split'][t]['trials']}")
 
-    # ----- transfer: bundle from the other tasks' ml2 traces -> held-out conv ---------------------
-    if transfer and len(names) >= 2:
-        held = names[-1]             # the last operator: a new task for the bundle
-        others = [r["trace"] for r in runs if r["tuner"] == "ml2" and r["task"] != held]
-        bundle = work / "bundle"
-        train_tvm(others, bundle)
-        warm = [run(held, tasks[-1][1], "ml2", s, load_model_dir=bundle) for s in seeds]
-        for r in warm:
-            r["tuner"] = "ml2-warm"
-        cold_final = statistics.median_low(pick(held, "ml2", s)["best_s"] for s in seeds)
-        cold_t = [trials_to_reach(pick(held, "ml2", s)["curve"], cold_final) for s in seeds]
-        warm_t = [trials_to_reach(r["curve"], cold_final) for r in warm]
+    # ----- transfer ------------------------------------------------------------------------------
+    warm = [w for w in warm if (held, w["seed"]) in set(groups)]
+    if warm:
+        ws = [w["seed"] for w in warm]
+        cold_final = statistics.median_low(pick(held, "ml2", s)["best_s"] for s in ws)
+        cold_t = [trials_to_reach(pick(held, "ml2", s)["curve"], cold_final) for s in ws]
+        warm_t = [trials_to_reach(w["curve"], cold_final) for w in warm]
         mc, mw = median_trials(cold_t), median_trials(warm_t)
-        summary["transfer"] = {"held_out": held, "trained_on_traces": len(others),
+        summary["transfer"] = {"held_out": held, "sources": sources, "seeds": ws,
                                "cold_final_s": cold_final, "cold_trials": cold_t,
                                "warm_trials": warm_t, "cold_median": mc, "warm_median": mw,
                                "warm_best_vs_cold": geomean(
-                                   [w["best_s"] / pick(held, "ml2", s)["best_s"]
-                                    for w, s in zip(warm, seeds)])}
+                                   [w["best_s"] / pick(held, "ml2", w["seed"])["best_s"]
+                                    for w in warm])}
         out()
-        out(f"transfer to {held}: bundle trained on {len(others)} ml2 traces of the other tasks; "
-            f"trials to the cold run's final latency ({cold_final * 1e6:.1f} us): cold "
-            f"{cold_t} (median {mc}), warm {warm_t} (median {mw}); warm best / cold best "
+        out(f"transfer to {held}: per seed, a bundle trained on the ml2 trace of "
+            f"{', '.join(sources)} (same seed); trials to the cold run's final latency "
+            f"({cold_final * 1e6:.1f} us): cold {cold_t} (median {mc}), warm {warm_t} "
+            f"(median {mw}); warm best / cold best "
             f"{summary['transfer']['warm_best_vs_cold']:.3f}x")
         runs.extend(warm)
 
-    ok_latency = (summary["ratios"][f"ml2_vs_xgb_at_{budget}"] or 9) <= 1.0
-    ok_trials = wins > len(names) / 2
+    fc = feature_check({t: [r["trace"] for r in runs if r["tuner"] == "ml2" and r["task"] == t
+                            and r.get("trace") and Path(r["trace"]).exists()] for t in names},
+                       sizes=(half // 2, half))
+    if fc:
+        summary["feature_check"] = fc
+        out()
+        out("P's rank correlation (Spearman) with the measured latency on the other seeds' ml2 "
+            "traces of the task, P fitted on the first n rows of one trace; with the "
+            "tile-derived visible features / positional decisions only:")
+        for t, per in fc.items():
+            out(f"  {t[:40]:40s} " + "; ".join(
+                f"n={n}: {v['tile-derived']:.3f} / {v['positional']:.3f}" for n, v in per.items()))
+
+    ok_latency = (summary["ratios"].get(f"ml2_vs_xgb_at_{budget}") or 9) <= 1.0
+    ok_trials = wins > len(names_done) / 2
     summary["target"] = {"ml2_geomean_best_vs_xgb_le_1": ok_latency,
                          "fewer_trials_on_most_tasks": ok_trials}
     total = time.perf_counter() - t_start
     out()
     out(f"target: ml2 geomean best latency <= xgb's at {budget} trials: "
         f"{'MET' if ok_latency else 'MISSED'}; >= 1.2x fewer trials to xgb's final latency on "
-        f"most tasks ({wins}/{len(names)}): {'MET' if ok_trials else 'MISSED'}")
-    out(f"total wall {total:.0f} s; load average at end {os.getloadavg()[0]:.1f} (other jobs "
-        f"share the 2 cores; all comparisons above are ratios within this run)")
-    stem = "tvm_cost_model" + ("_quick" if a.quick else "") + (f"_{a.tag}" if a.tag else "")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    plot(RESULTS / f"{stem}.png", runs, names, tuners + (["ml2-warm"] if transfer else []),
-         budget)
+        f"most tasks ({wins}/{len(names_done)}): {'MET' if ok_trials else 'MISSED'}")
+    out(f"total wall {total:.0f} s this invocation; load average at end {os.getloadavg()[0]:.1f} "
+        "(other jobs share the 2 cores; all comparisons above are ratios of runs done back to "
+        "back)")
+    if names_done:
+        plot(RESULTS / f"{stem}.png", runs, names_done,
+             tuners + (["ml2-warm"] if "transfer" in summary else []), budget)
     for r in runs:
         r.pop("trace", None)
     write_result(stem, "\n".join(lines), {
         "benchmark": "tvm_cost_model", "budget": budget, "seeds": seeds, "tasks": names,
         "tuners": tuners, "population": a.population, "summary": summary, "runs": runs,
-        "total_wall_s": round(total, 1), "cpu_count": os.cpu_count()})
+        "max_minutes": a.max_minutes, "total_wall_s": round(total, 1),
+        "cpu_count": os.cpu_count()}, prov)
     return 0 if (ok_latency and ok_trials) or a.quick else 1
 
 

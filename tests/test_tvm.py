@@ -131,11 +131,12 @@ def test_saved_model_is_a_bundle_and_reloads(tuned):
     from ml2tuner.surrogates import PerformanceModel, ValidityModel
     from ml2tuner.surrogates.bundle import load_bundle
     from ml2tuner.tvm.cost_model import ML2CostModel
+    from ml2tuner.tvm.features import VISIBLE_WIDTH
     d = tuned["dir"] / "model"
     manifest = json.loads((d / "manifest.json").read_text())
     assert manifest["format"] == "ml2tuner-model-bundle"
     state = manifest["tvm_cost_model"]
-    assert state["n_rows"] == 16 and len(manifest["features"]["visible"]) == 64
+    assert state["n_rows"] == 16 and len(manifest["features"]["visible"]) == VISIBLE_WIDTH
     core = tuned["_objects"]["cost_model"].core
     model_files = {e["file"] for e in manifest["models"].values() if e and e["file"]}
     assert {p.name for p in d.iterdir()} == {"manifest.json", "data.npz"} | model_files
@@ -360,3 +361,34 @@ def test_cli_tvm_tune_json(tmp_path, capsys):
     assert d["trials"] == 8 and d["cost_model"] == "ml2" and d["best_latency_s"] > 0
     assert d["n_failed"] == 8 - d["n_ok"] and d["wall_s"] >= d["tune_s"] > 0
     assert len((tmp_path / "t.jsonl").read_text().splitlines()) == 9
+
+
+@needs_tvm
+def test_v_judges_candidates_only_after_enough_failures():
+    """On CPU failures are rare: one flaky failure among many successes must not let V push
+    down or drop a region of candidates; from v_min_failures failures on, V gates."""
+    from ml2tuner.tvm.cost_model import ML2Models
+    from ml2tuner.tvm.features import HIDDEN_WIDTH, VISIBLE_WIDTH
+    rng = np.random.default_rng(0)
+    vis = rng.integers(1, 9, size=(40, VISIBLE_WIDTH)).astype(float)
+    cost = 1e-4 * vis[:, 3]
+    valid = np.ones(40, dtype=bool)
+    one = np.flatnonzero(vis[:, 2] >= 8)[0]
+    valid[one] = False                     # one failure, in the region column 2 == 8
+    m = ML2Models(seed=0, warmup=8, v_min_failures=3)
+    m.add("g", vis, np.zeros((40, HIDDEN_WIDTH)), valid, np.where(valid, cost, np.nan))
+    m.fit()
+    pool = rng.integers(1, 9, size=(24, VISIBLE_WIDTH)).astype(float)
+    pool[:12, 2] = 8
+    assert not m.v_active
+    pv = m.p_valid(pool)
+    assert np.ptp(pv) == 0 and pv[0] == pytest.approx(39 / 40)
+    assert m.select(pool, lambda idx: np.zeros((len(idx), HIDDEN_WIDTH)), 8)["n_rejected"] == 0
+    # many failures in that region: now V learns it and the selection avoids it
+    bad = vis[:, 2] >= 7
+    m2 = ML2Models(seed=0, warmup=8, v_min_failures=3)
+    m2.add("g", vis, np.zeros((40, HIDDEN_WIDTH)), ~bad, np.where(~bad, cost, np.nan))
+    m2.fit()
+    assert m2.v_active and (~bad).sum() >= 8
+    out = m2.select(pool, lambda idx: np.zeros((len(idx), HIDDEN_WIDTH)), 8)
+    assert out["n_rejected"] >= 12 and (pool[out["picked"], 2] < 7).all()

@@ -42,10 +42,23 @@ def test_tvm_tune_model_bad_input(argv, words, capsys):
 
 
 def test_visible_vector_rebuilt_from_a_config():
+    from ml2tuner.tvm.features import AGGREGATES, MAX_TILES, PER_TILE, VISIBLE_WIDTH
     from ml2tuner.tvm.trace_training import visible_from_config
-    cfg = {"d0.tile.0": 4, "d0.tile.1": 16, "d1.cat": 64, "d2.loc": -1, "sketch": 99}
-    row = visible_from_config(cfg, 8)
-    assert row[:6].tolist() == [3, 99, 4, 16, 64, -1] and np.isnan(row[6:]).all()
+    # a spatial loop tiled 4 ways (2,1,4,8), a reduction loop 2 ways (16,4), unroll 64
+    cfg = {"d0.tile.0": 2, "d0.tile.1": 1, "d0.tile.2": 4, "d0.tile.3": 8, "d1.tile.0": 16,
+           "d1.tile.1": 4, "d2.cat": 64, "d3.loc": -1, "sketch": 99}
+    row = visible_from_config(cfg)
+    assert row.shape == (VISIBLE_WIDTH,) and row[:2].tolist() == [4, 99]
+    agg = dict(zip(AGGREGATES, row[2:2 + len(AGGREGATES)]))
+    # log2: innermost spatial 8 -> 3; two innermost 4*8 -> 5; outermost 2 -> 1; two outermost
+    # 2*1 -> 1; innermost reduction 4 -> 2; compute tile 5 + 2
+    assert agg == {"spatial_inner": 3, "spatial_reg": 5, "spatial_outer": 1,
+                   "spatial_outer2": 1, "reduce_inner": 2, "compute_tile": 7, "unroll": 64,
+                   "n_tiles": 2}
+    tiles = row[2 + len(AGGREGATES):2 + len(AGGREGATES) + MAX_TILES * len(PER_TILE)]
+    assert tiles[:6].tolist() == [3, 5, 1, 2, 6, 4] and np.isnan(tiles[6:]).all()
+    flat = row[2 + len(AGGREGATES) + MAX_TILES * len(PER_TILE):]
+    assert flat[:8].tolist() == [2, 1, 4, 8, 16, 4, 64, -1] and np.isnan(flat[8:]).all()
 
 
 def test_tvm_and_accelerator_traces_do_not_mix(tmp_path):

@@ -17,7 +17,9 @@ predict() (mode "cascade", used when the search strategy is MetaSchedule's own):
 candidate; the `shortlist` best by P(valid)·P are re-scored by A (only they pay for hidden-
 feature extraction) and keep their lead over the rest; candidates with P(valid) < v_threshold
 are pushed to the bottom (score · 1e-3), not removed, so the evolutionary search can still fall
-back on them. Before `warmup` valid measurements exist the score is uniform random (times 1e-3
+back on them. V only judges single candidates once it has seen `v_min_failures` failures (see
+ML2Models.v_active); before that it neither gates nor drops anything.
+Before `warmup` valid measurements exist the score is uniform random (times 1e-3
 where V predicts a failure), like XGBModel's warm-up. MetaSchedule clips scores at 0.
 With `search.ML2SearchStrategy` the evolution is steered by `proposal_model()` (V·P only) and
 the (alpha+1)·N -> V -> A selection happens in `ML2Models.select`.
@@ -32,7 +34,7 @@ together with the old ones.
 save(path)/load(path): `path` is a model bundle (`ml2tuner.surrogates.bundle`): manifest.json,
 v.json/p.json/a.json (XGBoost's JSON model format, sha256-checked, with the feature names
 embedded), plus data.npz (the training data, loaded with allow_pickle=False) and the
-cost-model state under the manifest key "tvm_cost_model". Feature names: visible_names() (64),
+cost-model state under the manifest key "tvm_cost_model". Feature names: visible_names() (108),
 no task descriptor, hidden_names() (329). Before P is trained (fewer than `warmup` valid
 measurements) the manifest lists no models (`load_bundle` refuses it as untrained) and load()
 refits V from data.npz. No pickle anywhere.
@@ -58,7 +60,7 @@ from tvm.s_tir.meta_schedule.cost_model import PyCostModel  # noqa: E402
 from tvm.s_tir.meta_schedule.utils import shash2hex  # noqa: E402
 
 FORMAT = "ml2tuner.tvm.ML2CostModel"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3               # 3: visible features with tile-derived columns (108 wide)
 STATE_KEY = "tvm_cost_model"      # the manifest entry holding this cost model's own state
 
 
@@ -83,9 +85,11 @@ class ML2Models:
     """The array-level core (no TVM): training data, fitting, three-stage scoring."""
 
     def __init__(self, *, seed: int = 0, shortlist: int | None = 32, v_threshold: float = 0.5,
-                 warmup: int = 8, n_jobs: int = 1, model_factory=make_models):
+                 warmup: int = 8, n_jobs: int = 1, model_factory=make_models,
+                 v_min_failures: int = 3):
         self.seed, self.shortlist, self.v_threshold = seed, shortlist, v_threshold
         self.warmup, self.n_jobs = warmup, n_jobs
+        self.v_min_failures = int(v_min_failures)
         self.model_factory = model_factory
         self.rng = np.random.default_rng(seed)
         self.groups: list[str] = []
@@ -126,6 +130,14 @@ class ML2Models:
     def n_valid(self) -> int:
         return int(self.valid.sum())
 
+    @property
+    def v_active(self) -> bool:
+        """Whether V's per-candidate predictions are used. On CPU failures are rare: a classifier
+        fitted on one or two failures among many successes marks whole regions invalid from a
+        single flaky run, so below `v_min_failures` failures every candidate gets the observed
+        valid rate (no candidate is pushed down or dropped by V)."""
+        return int((~self.valid).sum()) >= self.v_min_failures
+
     # ----- fitting -------------------------------------------------------------------------
     def fit(self) -> None:
         n = len(self.valid)
@@ -145,7 +157,7 @@ class ML2Models:
 
     # ----- scoring -------------------------------------------------------------------------
     def p_valid(self, vis: np.ndarray) -> np.ndarray:
-        if self.models["V"] is None:
+        if self.models["V"] is None or not self.v_active:
             return np.full(len(vis), self.valid_rate if len(self.valid) else 1.0)
         return self.models["V"].predict_proba(vis)[:, 1]
 
@@ -154,6 +166,8 @@ class ML2Models:
         return np.exp(-np.clip(self.models[which].predict_log(X), -30.0, 30.0))
 
     def _gate(self, pv: np.ndarray) -> np.ndarray:
+        if not self.v_active:
+            return np.ones_like(pv)
         return np.where(pv >= self.v_threshold, pv, 1e-3 * pv)
 
     def score(self, vis: np.ndarray, hidden_fn, mode: str = "cascade") -> dict:
@@ -166,7 +180,8 @@ class ML2Models:
         out = {"p_valid": pv, "p": None, "a": None, "shortlist": np.empty(0, dtype=np.int64)}
         if self.models["P"] is None:
             base = self.rng.uniform(size=n)
-            out["score"] = base * np.where(pv >= self.v_threshold, 1.0, 1e-3) + 1e-12
+            out["score"] = base * np.where((pv >= self.v_threshold) | (not self.v_active), 1.0,
+                                           1e-3) + 1e-12
             return out
         p = self._tput("P", vis)
         out["p"] = p
@@ -208,7 +223,7 @@ class ML2Models:
         m = len(vis)
         n = min(int(n), m)
         pv = self.p_valid(vis)
-        ok = np.flatnonzero(pv >= self.v_threshold)
+        ok = np.flatnonzero(pv >= self.v_threshold) if self.v_active else np.arange(m)
         if len(ok) < n:      # not enough predicted-valid: the likeliest of the others fill up
             others = np.setdiff1d(np.arange(m), ok)
             ok = np.concatenate([ok, others[np.argsort(-pv[others], kind="stable")[:n - len(ok)]]])
@@ -223,12 +238,12 @@ class ML2Models:
             rank = self.rng.uniform(size=len(ok))
         picked = ok[np.argsort(-rank, kind="stable")[:n]]
         return {"picked": picked, "p_valid": pv, "a": a,
-                "n_rejected": int(m - (pv >= self.v_threshold).sum())}
+                "n_rejected": int(m - (pv >= self.v_threshold).sum()) if self.v_active else 0}
 
     # ----- persistence ---------------------------------------------------------------------
     def params(self) -> dict:
         return {"seed": self.seed, "shortlist": self.shortlist, "v_threshold": self.v_threshold,
-                "warmup": self.warmup, "n_jobs": self.n_jobs}
+                "warmup": self.warmup, "n_jobs": self.n_jobs, "v_min_failures": self.v_min_failures}
 
     def _state(self) -> dict:
         return {"format": FORMAT, "version": FORMAT_VERSION, "params": self.params(),
@@ -339,9 +354,10 @@ class ML2CostModel(PyCostModel):
 
     def __init__(self, *, seed: int = 0, shortlist: int | None = 32, v_threshold: float = 0.5,
                  warmup: int = 8, n_jobs: int = 1, model_factory=make_models,
-                 model_dir=None):
+                 model_dir=None, v_min_failures: int = 3):
         self.core = ML2Models(seed=seed, shortlist=shortlist, v_threshold=v_threshold,
-                              warmup=warmup, n_jobs=n_jobs, model_factory=model_factory)
+                              warmup=warmup, n_jobs=n_jobs, model_factory=model_factory,
+                              v_min_failures=v_min_failures)
         if model_dir is not None:
             self.core.load(model_dir)
         self.last = None     # the last predict()'s details (p_valid, p, a, shortlist, score)

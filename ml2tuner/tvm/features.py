@@ -10,8 +10,25 @@ instructions in its schedule trace, read in trace order, with no compilation:
 
 plus `sketch`, a 24-bit CRC of the trace without decisions and postprocessing, which names the
 design space (MetaSchedule generates several per task, e.g. 3 for an llvm matmul) the candidate
-came from. `visible_matrix` lays them out as a fixed-length vector
-`[n_decisions, sketch, v0, v1, ...]` padded with NaN (XGBoost's "missing") to VISIBLE_WIDTH.
+came from, and features derived from the tile decisions (log2 of products of tile factors; a
+handful of samples cannot teach trees these products). MetaSchedule's CPU multi-level tiling
+(structure "SSRSRS") splits each spatial loop into 4 factors and each reduction loop into 2,
+outermost first, so the longest tile decisions of a trace are the spatial loops:
+
+    agg.spatial_inner   sum of log2 innermost spatial factors (the vectorised/register tile)
+    agg.spatial_reg     sum of log2 of the two innermost spatial factors
+    agg.spatial_outer   sum of log2 outermost spatial factors (what the parallel loop fuses)
+    agg.spatial_outer2  sum of log2 of the two outermost spatial factors
+    agg.reduce_inner    sum of log2 innermost reduction factors
+    agg.compute_tile    agg.spatial_reg + agg.reduce_inner (work of the innermost loop nest)
+    agg.unroll          the first SampleCategorical choice (the auto-unroll step on CPU)
+    agg.n_tiles         number of tile decisions
+    tile{k}.inner / .inner2 / .outer  the same per tile decision (first MAX_TILES of them)
+
+`visible_matrix` lays them out as a fixed-length vector `[n_decisions, sketch, agg..., tile...,
+v0, v1, ...]` (v = the decisions' values in trace order), padded with NaN (XGBoost's "missing")
+to VISIBLE_WIDTH. Positions mean the same loop within one sketch; `sketch` lets trees split
+on it.
 
 Hidden features (Model A): MetaSchedule's `PerStoreFeature` (164 numbers per buffer store of the
 scheduled, not yet built, TensorIR; no build needed) pooled over stores into a fixed-length
@@ -24,12 +41,12 @@ import zlib
 
 import numpy as np
 
-from ._env import require_tvm
-
-require_tvm()
-from tvm.s_tir.meta_schedule.feature_extractor import PerStoreFeature  # noqa: E402
-
-VISIBLE_WIDTH = 64
+AGGREGATES = ["spatial_inner", "spatial_reg", "spatial_outer", "spatial_outer2", "reduce_inner",
+              "compute_tile", "unroll", "n_tiles"]
+MAX_TILES = 12
+PER_TILE = ["inner", "inner2", "outer"]
+N_DECISION_VALUES = 62
+VISIBLE_WIDTH = 2 + len(AGGREGATES) + MAX_TILES * len(PER_TILE) + N_DECISION_VALUES
 PER_STORE_WIDTH = 164          # PerStoreFeature().feature_vector_length with its defaults
 HIDDEN_WIDTH = 2 * PER_STORE_WIDTH + 1
 
@@ -102,14 +119,38 @@ def _num(v: float):
     return int(v) if float(v).is_integer() else float(v)
 
 
-def visible_vector(obj, width: int = VISIBLE_WIDTH) -> np.ndarray:
-    items = decisions(obj)
-    flat = [v for _, vals in items for v in vals]
+def derived_features(items) -> list[float]:
+    """AGGREGATES then MAX_TILES x PER_TILE numbers from [(short kind, values)] decisions."""
+    tiles = [np.log2(np.maximum(np.asarray(v, dtype=np.float64), 1.0))
+             for k, v in items if k == "tile" and len(v) >= 1]
+    cats = [v[0] for k, v in items if k == "cat" and v]
+    longest = max((len(t) for t in tiles), default=0)
+    spatial = [t for t in tiles if len(t) == longest and longest > 2]
+    reduce_ = [t for t in tiles if len(t) < longest or longest <= 2]
+    s_inner = sum(t[-1] for t in spatial)
+    s_reg = sum(t[-2:].sum() for t in spatial)
+    r_inner = sum(t[-1] for t in reduce_)
+    agg = [s_inner, s_reg, sum(t[0] for t in spatial), sum(t[:2].sum() for t in spatial),
+           r_inner, s_reg + r_inner, float(cats[0]) if cats else np.nan, float(len(tiles))]
+    per = np.full(MAX_TILES * len(PER_TILE), np.nan)
+    for k, t in enumerate(tiles[:MAX_TILES]):
+        per[k * 3:k * 3 + 3] = [t[-1], t[-2:].sum(), t[0]]
+    return [float(x) for x in agg] + per.tolist()
+
+
+def vector_from_items(items, sketch: float, width: int = VISIBLE_WIDTH) -> np.ndarray:
+    """The visible vector from [(short kind, values)] decisions in trace order and the sketch id
+    (shared by the live candidates and by trace records, see trace_training)."""
+    flat = [float(v) for _, vals in items for v in vals]
+    head = [float(len(items)), float(sketch)] + derived_features(items)
     row = np.full(width, np.nan, dtype=np.float64)
-    head = [float(len(items)), float(sketch_id(obj))]
     vals = (head + flat)[:width]
     row[:len(vals)] = vals
     return row
+
+
+def visible_vector(obj, width: int = VISIBLE_WIDTH) -> np.ndarray:
+    return vector_from_items(decisions(obj), sketch_id(obj), width)
 
 
 def visible_matrix(candidates, width: int = VISIBLE_WIDTH) -> np.ndarray:
@@ -120,7 +161,9 @@ def visible_matrix(candidates, width: int = VISIBLE_WIDTH) -> np.ndarray:
 
 
 def visible_names(width: int = VISIBLE_WIDTH) -> list[str]:
-    return ["n_decisions", "sketch"] + [f"v{i}" for i in range(width - 2)]
+    names = (["n_decisions", "sketch"] + [f"agg.{a}" for a in AGGREGATES]
+             + [f"tile{k}.{p}" for k in range(MAX_TILES) for p in PER_TILE])
+    return (names + [f"v{i}" for i in range(width - len(names))])[:width]
 
 
 _EXTRACTOR = None
@@ -129,6 +172,9 @@ _EXTRACTOR = None
 def _extractor():
     global _EXTRACTOR
     if _EXTRACTOR is None:
+        from ._env import require_tvm
+        require_tvm()
+        from tvm.s_tir.meta_schedule.feature_extractor import PerStoreFeature
         _EXTRACTOR = PerStoreFeature(extract_workload=False)
     return _EXTRACTOR
 

@@ -3,7 +3,7 @@
 A TVM trace (header `backend: tvm-meta-schedule`, an open space) has no enumerable knobs, so the
 generic trainer (offline.train, which takes its columns from the space's knobs) cannot read it.
 Here each record becomes a row of the cost model's own training data: the visible vector is
-rebuilt from the record's `config` (the decisions in trace order, then `sketch`: exactly what
+rebuilt from the record's `config` (the decisions in trace order and `sketch`: exactly what
 features.visible_vector computes from the candidate), the hidden vector from its `hidden` dict
 (recorded by default), the task key from `task_hash`. The rows are fitted by `ML2Models` and
 saved with `ML2Models.save`, so `ML2CostModel(model_dir=...)` and `tvm-tune --load-model`
@@ -48,18 +48,19 @@ def all_tvm(paths) -> bool:
     return bool(flags) and all(flags)
 
 
-def visible_from_config(config: dict, width: int) -> np.ndarray:
-    """features.visible_vector of a candidate, rebuilt from its trace record's config."""
-    idx, flat = set(), []
+def visible_from_config(config: dict, width: int | None = None) -> np.ndarray:
+    """features.visible_vector of a candidate, rebuilt from its trace record's config (keys
+    `d{i}.{kind}[.{j}]` in trace order, and `sketch`)."""
+    from .features import VISIBLE_WIDTH, vector_from_items
+    items: dict = {}
     for k, v in config.items():
         m = _KEY_RE.match(k)
         if m:
-            idx.add(int(m.group(1)))
-            flat.append(float(v))
-    row = np.full(width, np.nan)
-    vals = ([float(len(idx)), float(config.get("sketch", np.nan))] + flat)[:width]
-    row[:len(vals)] = vals
-    return row
+            i = int(m.group(1))
+            kind = k.split(".")[1]
+            items.setdefault(i, (kind, []))[1].append(float(v))
+    return vector_from_items([items[i] for i in sorted(items)],
+                             float(config.get("sketch", np.nan)), width or VISIBLE_WIDTH)
 
 
 def train_tvm(trace_paths, out_dir, *, seed: int = 0) -> dict:
