@@ -69,6 +69,29 @@ def kt_style_data(seed=0) -> ExhaustiveData:
                           profile_time=np.full(n, RUN_S), meta={"source": "synthetic"})
 
 
+def write_kt_cache(path, tune_params: dict, time_of, objective: str = "time"):
+    """Write a small Kernel Tuner cache (JSON) over the product of `tune_params` and return its
+    path. `time_of(config) -> float | str` gives each configuration's measured time in ms, or a
+    Kernel Tuner failure string such as "RuntimeFailedConfig". Each entry records 1 ms of
+    compile and 5 ms of benchmark time."""
+    import itertools
+    import json
+    from pathlib import Path
+    names = list(tune_params)
+    cache = {}
+    for values in itertools.product(*(tune_params[k] for k in names)):
+        config = dict(zip(names, values))
+        cache[",".join(map(str, values))] = {**config, objective: time_of(config),
+                                             "compile_time": 1.0, "verification_time": 0.0,
+                                             "benchmark_time": 5.0}
+    d = {"device_name": "G", "kernel_name": "k", "problem_size": [1], "tune_params_keys": names,
+         "tune_params": {k: list(v) for k, v in tune_params.items()}, "objective": objective,
+         "cache": cache}
+    path = Path(path)
+    path.write_text(json.dumps(d))
+    return path
+
+
 def hyperparameter_cases(table: dict) -> list[tuple[str, dict]]:
     """One setting per bound or choice of each hyperparameter, with the setting it depends on
     (its condition) switched on."""
@@ -177,4 +200,5 @@ class TunerConformance:
         assert not failures, "\n".join(failures)
 
 
-__all__ = ["TunerConformance", "synthetic_data", "kt_style_data", "hyperparameter_cases"]
+__all__ = ["TunerConformance", "synthetic_data", "kt_style_data", "hyperparameter_cases",
+           "write_kt_cache"]

@@ -1,5 +1,4 @@
 """Model P's bootstrap ensemble, the acquisitions, and ML2Tuner on spaces without a compiler."""
-import json
 
 import numpy as np
 import pytest
@@ -8,6 +7,7 @@ from ml2tuner.acquisition import PerformanceEnsemble, acquisition
 from ml2tuner.kt_cache import load_kt_cache
 from ml2tuner.replay import ReplayMeasurer
 from ml2tuner.surrogates import PerformanceModel
+from ml2tuner.testing import write_kt_cache
 from ml2tuner.tuners import make_tuner
 
 
@@ -49,21 +49,12 @@ def test_ensemble_spread_grows_away_from_the_data():
 
 def _cache(tmp_path, n_fail_rows=2):
     """A 12 x 12 space with a smooth bowl (optimum at (7, 4)) and failing rows."""
-    cache = {}
-    for a in range(12):
-        for b in range(12):
-            t = 1.0 + 0.05 * (a - 7) ** 2 + 0.08 * (b - 4) ** 2
-            cache[f"{a},{b}"] = {"a": a, "b": b,
-                                 "time": "RuntimeFailedConfig" if a < n_fail_rows else t,
-                                 "compile_time": 1.0, "verification_time": 0.0,
-                                 "benchmark_time": 5.0}
-    d = {"device_name": "G", "kernel_name": "k", "problem_size": [1],
-         "tune_params_keys": ["a", "b"], "tune_params": {"a": list(range(12)),
-                                                          "b": list(range(12))},
-         "objective": "time", "cache": cache}
-    p = tmp_path / "bowl.json"
-    p.write_text(json.dumps(d))
-    return load_kt_cache(p)
+    def time_of(c):
+        if c["a"] < n_fail_rows:
+            return "RuntimeFailedConfig"
+        return 1.0 + 0.05 * (c["a"] - 7) ** 2 + 0.08 * (c["b"] - 4) ** 2
+    grid = {"a": range(12), "b": range(12)}
+    return load_kt_cache(write_kt_cache(tmp_path / "bowl.json", grid, time_of))
 
 
 @pytest.mark.parametrize("budget", [1, 5, 9, 13])

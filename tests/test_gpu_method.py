@@ -12,6 +12,7 @@ from ml2tuner.explore import exhaustive_top
 from ml2tuner.kt_cache import load_kt_cache
 from ml2tuner.replay import ReplayMeasurer
 from ml2tuner.space import Knob, Space
+from ml2tuner.testing import write_kt_cache
 from ml2tuner.tuners import make_tuner
 
 UNSEEN = (Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "kerneltuner_heldout"
@@ -21,19 +22,9 @@ UNSEEN = (Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "kernelt
 def _cache(tmp_path):
     """12 x 12 configurations; time falls steeply along `a` and barely along `b`, so a model
     ranks every change of `a` above any change of `b`."""
-    cache = {}
-    for a in range(12):
-        for b in range(12):
-            cache[f"{a},{b}"] = {"a": a, "b": b, "time": 1.0 + (11 - a) + 0.01 * (11 - b),
-                                 "compile_time": 1.0, "verification_time": 0.0,
-                                 "benchmark_time": 5.0}
-    d = {"device_name": "G", "kernel_name": "k", "problem_size": [1],
-         "tune_params_keys": ["a", "b"], "tune_params": {"a": list(range(12)),
-                                                          "b": list(range(12))},
-         "objective": "time", "cache": cache}
-    p = tmp_path / "slope.json"
-    p.write_text(json.dumps(d))
-    return load_kt_cache(p)
+    grid = {"a": range(12), "b": range(12)}
+    return load_kt_cache(write_kt_cache(tmp_path / "slope.json", grid,
+                                        lambda c: 1.0 + (11 - c["a"]) + 0.01 * (11 - c["b"])))
 
 
 def _changed_knobs(space, centre, picks):

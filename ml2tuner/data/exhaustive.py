@@ -387,8 +387,6 @@ def _build(path, knobs, rows, scale, meta) -> ExhaustiveData:
     cost = np.full(n, np.nan)
     status = np.empty(n, dtype="<U16")
     ptime = np.zeros(n)
-    ctime = np.zeros(n)
-    split = True
     error = np.empty(n, dtype=object)
     gflops = np.full(n, np.nan)
     for i, (key, config, value, st, pt, gf) in zip(order, rows):
