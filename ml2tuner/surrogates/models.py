@@ -117,11 +117,10 @@ class ValidityModel(ClassifierMixin, _XGBBase):
         if labels.size > 2:
             raise ValueError(f"Only binary classification is supported. y has {labels.size} "
                              "classes")
-        # the tuner's labels are 0 (invalid) and 1 (valid); others map in sorted order
-        if labels.size == 2 or np.isin(labels, (0, 1)).all():
-            self.classes_ = labels if labels.size == 2 else np.array([0, 1])
-        else:
-            self.classes_ = labels
+        # the tuner's labels are 0 (invalid) and 1 (valid), both kept even when only one was
+        # seen so far; other labels map in sorted order
+        one_tuner_label = labels.size == 1 and np.isin(labels, (0, 1)).all()
+        self.classes_ = np.array([0, 1]) if one_tuner_label else labels
         y = (y == self.classes_[-1]).astype(np.float64)
         n_pos, n_neg = float(y.sum()), float(len(y) - y.sum())
         if n_pos == 0 or n_neg == 0:
