@@ -429,6 +429,7 @@ class ML2Tuner(Tuner):
         as fitted from the first round, so the random initial design is skipped: `n_init`
         becomes 0, and the trace header records that."""
         self.v, self.p = v, p
+        self._pred = {}         # whole-space predictions of the models they replace
         self.fitted.update(v=True, p=True)
         if a is not None:
             self.a = a
