@@ -189,7 +189,7 @@ def _metrics(ts: TraceSet, v, p, a, threshold, per_trace=True) -> dict:
     return out
 
 
-def evaluate(bundle, trace_paths) -> dict:
+def evaluate_bundle(bundle, trace_paths) -> dict:
     """Metrics of a bundle (a directory or a loaded `Bundle`) on the traces (log cost is in
     natural log of seconds; within a trace it differs from log cycles by a constant, so the
     RMSE is the same on log cycles)."""
@@ -236,7 +236,7 @@ def leave_one_out(trace_paths, by: str = "layer", **train_kw) -> dict:
         test_p = [p for p, k in zip(paths, keys) if k == g]
         with tempfile.TemporaryDirectory() as tmp:
             train(train_p, tmp, **train_kw)
-            m = evaluate(tmp, test_p)
+            m = evaluate_bundle(tmp, test_p)
         m.pop("model", None)
         folds.append({"held_out": g, **m})
     summary = {}

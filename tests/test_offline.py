@@ -8,7 +8,7 @@ import pytest
 
 from ml2tuner import cli
 from ml2tuner.errors import UserError
-from ml2tuner.offline import evaluate, leave_one_out, load_traces, train
+from ml2tuner.offline import evaluate_bundle, leave_one_out, load_traces, train
 from ml2tuner.surrogates import AdvancedModel, PerformanceModel, ValidityModel
 from ml2tuner.surrogates.bundle import load_bundle, save_bundle
 
@@ -112,7 +112,7 @@ def test_tampered_or_incompatible_bundle_refused(bundle_dir, tmp_path):
 
 
 def test_evaluate_on_held_out_layer(bundle_dir):
-    m = evaluate(bundle_dir, [HELD_OUT])
+    m = evaluate_bundle(bundle_dir, [HELD_OUT])
     assert m["v"]["auc"] > 0.8
     assert 0.5 < m["v"]["invalid_caught"] <= 1 and 0 <= m["v"]["valid_dropped"] < 0.3
     for k in ("p", "a"):

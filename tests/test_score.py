@@ -210,3 +210,36 @@ def test_real_convolution_cutoff_and_baseline():
     assert d.optimum < b[1] < target * 1.05 and b[2] == d.optimum
     s = score_runs([[d.optimum]], d)
     assert s.mean == 1.0 and s.budgets[-1] == 1091
+
+
+def test_budget_limits_the_horizon_on_both_axes():
+    d = make_data(TOY)                                  # cutoff 2.5 samples, 1 s each
+    s = score_runs([[np.inf, 1.0]], d, n_points=2, budget=1)
+    np.testing.assert_array_equal(s.budgets, [1, 1])   # 0.5, 1 rounded up
+    # B at k = 1 is 2.25; the run has found nothing by then: F = worst 3
+    np.testing.assert_allclose(s.curve, [(2.25 - 3) / 1.25] * 2)
+    t = score_runs_time([([1.0, 2.0], [np.inf, 1.0])], d, n_points=2, budget=1)
+    np.testing.assert_allclose(t.budgets, [0.5, 1.0])
+    assert score_runs([[1.0]], d, budget=100).budgets[-1] == 3    # the cutoff comes first
+
+
+def test_hpo_run_is_scored_by_score_runs(tmp_path):
+    """The HPO's per-run score is `score_runs`/`score_runs_time` of the run's history."""
+    from ml2tuner.hpo.evaluate import load_space, run_one
+    from ml2tuner.replay import ReplayMeasurer
+    from ml2tuner.testing import write_kt_cache
+    from ml2tuner.tuners import make_tuner
+    params = {"bx": [1, 2, 4, 8, 16], "by": [1, 2, 4, 8], "u": [1, 2, 3]}
+    path = write_kt_cache(tmp_path / "c.json", params,
+                          lambda c: "CompileFailedConfig" if c["bx"] * c["by"] > 64
+                          else 1.0 + abs(c["bx"] - 4) + 0.3 * abs(c["by"] - 2) + 0.1 * c["u"])
+    r = run_one(str(path), "random", {}, 5, 40)
+    d = load_space(path)
+    m = ReplayMeasurer(d)
+    hist, clock = [], []
+    make_tuner("random", d.space, seed=5).tune(
+        40, m, callbacks=[lambda _t, x: (hist.append(x), clock.append(m.clock))])
+    curve = best_found_curve(hist)
+    assert r["score"] == score_runs([curve], d, budget=40).mean
+    assert r["score_time"] == score_runs_time([(clock, curve)], d, budget=40).mean
+    assert r["horizon"] == min(40, int(np.ceil(cutoff_budget(d) - 1e-9)))

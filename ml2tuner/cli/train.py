@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UserError
-from ..offline import TOP_K, evaluate, leave_one_out, train, train_settings
+from ..offline import TOP_K, evaluate_bundle, leave_one_out, train, train_settings
 from .common import emit
 
 
@@ -36,7 +36,7 @@ def cmd_evaluate(a):
     if proto == "none":
         if not a.model:
             raise UserError("--model is required unless a --protocol retrains the models")
-        d = evaluate(a.model, a.traces)
+        d = evaluate_bundle(a.model, a.traces)
     else:
         kw = {}
         if a.model:

@@ -5,9 +5,9 @@ that returns a small dict. Seeds come from (seed, space index, repeat), never fr
 order, so serial, joblib and Dask runs give identical results. Because tasks are pure, Dask may
 simply recompute one whose worker died: a result is neither lost nor counted twice.
 
-Score (`hpo/score.py`, after "Tuning the Tuner"): P at `n_points` budget points evenly spaced
-up to min(budget, cutoff) samples, and its twin on the simulated-time axis; a run shorter than
-a budget point keeps its last best.
+Score (`score_runs` and `score_runs_time` of `hpo/score.py`, after "Tuning the Tuner"): P at
+`n_points` budget points evenly spaced up to min(budget, cutoff) samples, and its twin on the
+simulated-time axis; a run shorter than a budget point keeps its last best.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import UserError
 from ..hparams import resolve
 from ..kt_cache import ExhaustiveData, load_exhaustive
-from .score import best_found_curve, cutoff_budget, performance_curve
+from .score import best_found_curve, budget_points, score_runs, score_runs_time, time_points
 
 _DATA: dict[tuple, ExhaustiveData] = {}    # per process: each worker loads a space once
 
@@ -39,23 +39,8 @@ def run_seed(seed: int, space_index: int, repeat: int) -> int:
                .generate_state(1)[0])
 
 
-def budget_points(data: ExhaustiveData, budget: int, n_points: int = 20) -> np.ndarray:
-    """Whole-sample budget points, evenly spaced up to min(budget, cutoff)."""
-    horizon = min(float(budget), cutoff_budget(data))
-    k = np.ceil(np.linspace(horizon / n_points, horizon, n_points) - 1e-9)
-    return np.clip(k, 1, len(data)).astype(np.int64)
-
-
 class _StopRun(Exception):
     """Raised from the run's callback once the score has seen all it will read."""
-
-
-def time_points(data: ExhaustiveData, budget: int, n_points: int = 20) -> np.ndarray:
-    """Simulated-time budget points, evenly spaced up to min(cutoff time, the time random
-    search spends on `budget` samples)."""
-    from .score import cutoff_time
-    horizon = min(cutoff_time(data), float(budget) * data.mean_profile_time)
-    return np.linspace(horizon / n_points, horizon, n_points)
 
 
 def run_one(path: str, tuner_name: str, hparams: dict, seed: int, budget: int,
@@ -69,7 +54,6 @@ def run_one(path: str, tuner_name: str, hparams: dict, seed: int, budget: int,
     scores, less work)."""
     from ..replay import ReplayMeasurer
     from ..tuners import make_tuner
-    from .score import _performance, expected_best_random_time
     data = load_space(path, objective)
     k = budget_points(data, budget, n_points)
     t_pts = time_points(data, budget, n_points)
@@ -90,21 +74,18 @@ def run_one(path: str, tuner_name: str, hparams: dict, seed: int, budget: int,
         pass
     wall = time.perf_counter() - t0
     curve = best_found_curve(hist)
-    f = curve[np.minimum(k, curve.size) - 1] if curve.size else np.full(k.size, np.inf)
-    p = performance_curve(f, data, k)
+    p = score_runs([curve], data, n_points, budget=budget)
+    pt = score_runs_time([(clock, curve)], data, n_points, budget=budget)
     worst = float(data.valid_costs_sorted[-1])
-    at = np.searchsorted(np.asarray(clock), t_pts, side="right") - 1
-    ft = np.where(at >= 0, curve[np.maximum(at, 0)] if curve.size else np.inf, np.inf)
-    pt = _performance(ft, expected_best_random_time(data, t_pts), data.optimum, worst)
     best = float(curve[-1]) if curve.size and np.isfinite(curve[-1]) else worst
     opt = data.optimum
-    return {"score": float(p.mean()), "score_time": float(pt.mean()), "curve": p.tolist(),
+    return {"score": p.mean, "score_time": pt.mean, "curve": p.curve.tolist(),
             "best_found": best, "optimum": opt,
             # a ratio of costs only makes sense for a positive cost (time); not for -score
             "best_over_optimum": best / opt if opt > 0 else None,
             "n_invalid": int(sum(not r.valid for r in hist)), "n_measured": len(hist),
             "sim_seconds": float(measurer.clock), "wall_seconds": wall,
-            "horizon": int(k[-1]), "horizon_seconds": float(t_pts[-1])}
+            "horizon": int(p.budgets[-1]), "horizon_seconds": float(pt.budgets[-1])}
 
 
 def run_safe(*args) -> dict:

@@ -212,37 +212,56 @@ def _summarise(p: np.ndarray, budgets, cutoff, axis) -> Score:
                  float(cutoff), axis)
 
 
-def score_runs(curves, data: ExhaustiveData, n_points: int = 20,
-               fraction: float = 0.05) -> Score:
-    """Score from best-found curves (`best_found_curve` of each repeat), on the sample axis.
-    Budget points: `n_points` evenly spaced up to the cutoff, rounded up to whole samples."""
+def budget_points(data: ExhaustiveData, budget: float | None = None, n_points: int = 20,
+                  fraction: float = 0.05) -> np.ndarray:
+    """Whole-sample budget points: `n_points` evenly spaced up to the horizon min(budget,
+    cutoff) (the cutoff alone when `budget` is None), rounded up to whole samples."""
+    horizon = cutoff_budget(data, fraction)
+    if budget is not None:
+        horizon = min(float(budget), horizon)
+    k = np.ceil(_budget_points(horizon, n_points) - 1e-9)
+    return np.clip(k, 1, len(data)).astype(np.int64)
+
+
+def time_points(data: ExhaustiveData, budget: float | None = None, n_points: int = 20,
+                fraction: float = 0.05) -> np.ndarray:
+    """Simulated-time budget points: `n_points` evenly spaced up to min(cutoff time, the time
+    random search spends on `budget` samples) (the cutoff time alone when `budget` is None)."""
+    horizon = cutoff_time(data, fraction)
+    if budget is not None:
+        horizon = min(horizon, float(budget) * data.mean_profile_time)
+    return _budget_points(horizon, n_points)
+
+
+def score_runs(curves, data: ExhaustiveData, n_points: int = 20, fraction: float = 0.05,
+               budget: float | None = None) -> Score:
+    """Score from best-found curves (`best_found_curve` of each repeat), on the sample axis, at
+    `budget_points` (up to the cutoff, or up to `budget` samples when that comes first)."""
     curves = [np.asarray(c, dtype=np.float64) for c in curves]
     if not curves:
         raise ValueError("score_runs needs at least one run")
-    cutoff = cutoff_budget(data, fraction)
-    k = np.clip(np.ceil(_budget_points(cutoff, n_points) - 1e-9), 1, len(data)).astype(np.int64)
+    k = budget_points(data, budget, n_points, fraction)
     b = expected_best_random(data.valid_costs_sorted, len(data), k)
     worst = float(data.valid_costs_sorted[-1])
     p = np.empty((len(curves), k.size))
     for r, c in enumerate(curves):
         f = c[np.minimum(k, c.size) - 1] if c.size else np.full(k.size, np.inf)
         p[r] = _performance(f, b, data.optimum, worst)
-    return _summarise(p, k, cutoff, "samples")
+    return _summarise(p, k, cutoff_budget(data, fraction), "samples")
 
 
-def score_runs_time(runs, data: ExhaustiveData, n_points: int = 20,
-                    fraction: float = 0.05) -> Score:
+def score_runs_time(runs, data: ExhaustiveData, n_points: int = 20, fraction: float = 0.05,
+                    budget: float | None = None) -> Score:
     """Score on the simulated-time axis. runs: (times, best) pairs per repeat, e.g.
-    (`sample_times(results)`, `best_found_curve(results)`). Budget points: evenly spaced
-    seconds up to `cutoff_time`."""
+    (`sample_times(results)`, `best_found_curve(results)`), or the replay clock after each
+    sample (which also holds the compiles a tuner asked for). Budget points: `time_points`."""
     if not runs:
         raise ValueError("score_runs_time needs at least one run")
-    cutoff = cutoff_time(data, fraction)
-    t = _budget_points(cutoff, n_points)
+    t = time_points(data, budget, n_points, fraction)
     p = np.empty((len(runs), t.size))
     for r, (times, best) in enumerate(runs):
         p[r] = performance_curve_time(times, best, data, t)
-    return _summarise(p, t, cutoff, "time")
+    return _summarise(p, t, cutoff_time(data, fraction), "time")
 
 
 def performance_curve_time(times, best, data: ExhaustiveData, at_times) -> np.ndarray:
@@ -268,7 +287,8 @@ def aggregate(scores) -> float:
     return float(np.mean([s.mean for s in scores]))
 
 
-__all__ = ["Score", "aggregate", "best_found_curve", "cutoff_budget", "cutoff_time",
+__all__ = ["Score", "aggregate", "best_found_curve", "budget_points", "cutoff_budget",
+           "cutoff_time", "time_points",
            "expected_best_random", "expected_best_random_time", "expected_random_time",
            "simulated_best_random_time", "TIME_BASELINE_RUNS",
            "performance_curve", "performance_curve_time", "sample_times", "score_runs", "score_runs_time"]
