@@ -19,6 +19,7 @@ from ..acquisition import ACQUISITIONS, PerformanceEnsemble, acquisition
 from ..data.records import hidden_row
 from ..hparams import HP
 from ..measure import MeasureResult
+from ..selection import ml2_step
 from ..surrogates import AdvancedModel, PerformanceModel, ValidityModel, offset_column
 from ..surrogates.defaults import model_settings
 from .base import Tuner
@@ -266,18 +267,17 @@ class ML2Tuner(Tuner):
         pool = self._explore(max(m, int(math.ceil(hp["pool_factor"] * m)))) if n_model else []
         chosen: list[int] = []
         if pool and n_model:
-            pv = self._pv(pool)
-            passing = [i for i, p in zip(pool, pv) if p >= hp["v_threshold"]]
-            self.stats["v_dropped"] += min(len(pool) - len(passing), m)
-            cand = passing[:m]
-            if len(cand) < n_model:       # V rejects nearly everything: trust it least-badly
-                rest = [pool[j] for j in np.argsort(-pv) if pool[j] not in set(cand)]
-                cand += rest[:n_model - len(cand)]
-            cand = self._compile_filter(cand + self._incumbent_neighbours(set(cand)))
-            local = self._trust_region(n_model, set(cand))
-            local += self._crossover(n_model, set(cand) | set(local))
-            ranked = self._rank(cand + self._compiled_unmeasured(set(cand)))
-            chosen = (local + [i for i in ranked if i not in set(local)])[:n_model]
+            # the ML2 step; A also ranks the incumbents' neighbours V passes and candidates
+            # compiled in earlier rounds, at no further measurement cost
+            step = ml2_step(
+                pool, n_model, p_valid=self._pv, v_threshold=hp["v_threshold"], cap=m,
+                compile=lambda c: self._compile_filter(c + self._incumbent_neighbours(set(c))),
+                also=lambda c: self._compiled_unmeasured(set(c)), score=self._rank_scores)
+            self.stats["v_dropped"] += min(step.n_rejected, m)
+            taken = set(step.compiled)
+            local = self._trust_region(n_model, taken)
+            local += self._crossover(n_model, taken | set(local))
+            chosen = (local + [i for i in step.ranked if i not in set(local)])[:n_model]
         # epsilon picks bypass V: they are how V's blind spots (rare valid exceptions to a
         # rule it has learned) get discovered; the compiler still screens them for free
         chosen += self._random_valid(n_rand, use_v=False)
@@ -394,20 +394,21 @@ class ML2Tuner(Tuner):
         sc = self._p_score(np.array(kids, dtype=np.int64))
         return [kids[j] for j in np.argsort(-sc, kind="stable")[:k]]
 
-    def _rank(self, cand: list[int]) -> list[int]:
-        """Order candidates best-first: by Model A when it is trained and hidden features are
-        available, else by Model P."""
-        if not cand:
-            return cand
+    def _rank_scores(self, cand: list[int]) -> np.ndarray:
+        """Scores to rank candidates by, higher is better: Model A's (minus its log cost) when
+        it is trained and hidden features are available (NaN, dropped, for a candidate that
+        failed to compile), else Model P's."""
         if self.fitted["a"] and self._compiles and self.hp["use_a"]:
             hs = self._hidden_of(cand)
-            ok = [i for i, h in zip(cand, hs) if h is not None]
+            ok = [j for j, h in enumerate(hs) if h is not None]
             if ok:
                 self.stats["a_rounds"] += 1
-                pred = self.a.predict_log(self._a_features(ok, [self.hidden[i] for i in ok]))
-                return [ok[j] for j in np.argsort(pred, kind="stable")]
-        sc = self._p_score(np.array(cand, dtype=np.int64))
-        return [cand[j] for j in np.argsort(-sc, kind="stable")]
+                pred = self.a.predict_log(self._a_features([cand[j] for j in ok],
+                                                           [hs[j] for j in ok]))
+                out = np.full(len(cand), np.nan)
+                out[ok] = -np.asarray(pred, dtype=np.float64)
+                return out
+        return self._p_score(np.array(cand, dtype=np.int64))
 
     # ----- learning -----------------------------------------------------------------------------
     def update(self, results: list[MeasureResult]) -> None:

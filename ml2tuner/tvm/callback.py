@@ -140,6 +140,13 @@ class TraceCallback(PyMeasureCallback):
         self._trials: dict[str, int] = {}
         self._last = time.perf_counter()
 
+    def close(self) -> None:
+        """Release the trace's lock (the file stays as written). Call it when tuning ends:
+        TVM may keep the callback object alive, so the lock cannot wait for garbage
+        collection, or a resumed run in the same process finds its own trace locked."""
+        if self.writer is not None:
+            self.writer.close()
+
     def apply(self, task_scheduler, task_id, measure_candidates, builder_results,
               runner_results) -> None:
         now = time.perf_counter()

@@ -49,6 +49,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..measure import Status
+from ..selection import ml2_step
 from ._env import require_tvm
 from .callback import all_builds_timed_out, classify, warn_build_timeouts
 from .features import (HIDDEN_WIDTH, VISIBLE_WIDTH, hidden_matrix, hidden_names, visible_matrix,
@@ -216,29 +217,30 @@ class ML2Models:
         return out
 
     def select(self, vis: np.ndarray, hidden_fn, n: int) -> dict:
-        """ML2Tuner's selection on a proposal pool of (alpha+1)·N candidates: drop those V
-        predicts invalid (unless fewer than n would remain: then the likeliest valid ones fill
-        up), rank the rest by A (P before A is trained, random before P is) and take n.
-        Returns {"picked", "p_valid", "a", "n_rejected"}."""
+        """The ML2 step (`ml2tuner.selection.ml2_step`, as ML2Tuner takes it) on a proposal
+        pool of (alpha+1)·N candidates: drop those V predicts invalid (unless fewer than n
+        would remain: then the likeliest valid ones fill up), rank the rest by A (P before A is
+        trained, random before P is) and take n. Hidden features are computed for V's
+        survivors only. Returns {"picked", "p_valid", "a", "n_rejected"}."""
         m = len(vis)
         n = min(int(n), m)
         pv = self.p_valid(vis)
-        ok = np.flatnonzero(pv >= self.v_threshold) if self.v_active else np.arange(m)
-        if len(ok) < n:      # not enough predicted-valid: the likeliest of the others fill up
-            others = np.setdiff1d(np.arange(m), ok)
-            ok = np.concatenate([ok, others[np.argsort(-pv[others], kind="stable")[:n - len(ok)]]])
         a = np.full(m, np.nan)
-        if self.models["A"] is not None:
-            hid = np.asarray(hidden_fn(ok), dtype=np.float64).reshape(len(ok), -1)
-            a[ok] = self._tput("A", np.hstack([vis[ok], hid]))
-            rank = a[ok]
-        elif self.models["P"] is not None:
-            rank = self._tput("P", vis[ok])
-        else:
-            rank = self.rng.uniform(size=len(ok))
-        picked = ok[np.argsort(-rank, kind="stable")[:n]]
-        return {"picked": picked, "p_valid": pv, "a": a,
-                "n_rejected": int(m - (pv >= self.v_threshold).sum()) if self.v_active else 0}
+
+        def score(cand: list) -> np.ndarray | None:
+            ok = np.asarray(cand, dtype=np.int64)
+            if self.models["A"] is not None:
+                hid = np.asarray(hidden_fn(ok), dtype=np.float64).reshape(len(ok), -1)
+                a[ok] = self._tput("A", np.hstack([vis[ok], hid]))
+                return a[ok]
+            if self.models["P"] is not None:
+                return self._tput("P", vis[ok])
+            return None
+
+        step = ml2_step(range(m), n, p_valid=lambda _pool: pv, v_threshold=self.v_threshold,
+                        v_active=self.v_active, score=score, rng=self.rng)
+        return {"picked": np.asarray(step.ranked[:n], dtype=np.int64), "p_valid": pv, "a": a,
+                "n_rejected": step.n_rejected}
 
     # ----- persistence ---------------------------------------------------------------------
     def params(self) -> dict:

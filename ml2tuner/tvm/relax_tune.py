@@ -218,6 +218,8 @@ def tune_model(model, trials: int, *, seed: int = 0, cost_model: str = "ml2",
             per_task.append(row)
         n_records = len(db.get_all_tuning_records())
     finally:
+        if recorder is not None:
+            recorder.close()
         if stashed or run_trials > 0:
             _restore_ms_logging(stashed, str(wd))
         if tmp is not None:

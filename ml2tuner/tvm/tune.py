@@ -129,6 +129,7 @@ def tvm_tune(workload_spec, trials: int, seed: int = 0, trace_path=None,
         if use_ml2tuner and model_dir is not None:
             model.save(str(model_dir))
     finally:
+        recorder.close()
         _restore_ms_logging(stashed, work_dir)
         if tmp is not None:
             tmp.cleanup()
