@@ -67,12 +67,20 @@ def read_json_file(path, what: str):
         raise UserError(f"{p}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     except OSError as e:
         raise UserError(f"cannot read {what} {p}: {e.strerror}") from None
+    return parse_json(text, str(p))
+
+
+def parse_json(text: str, source: str, at: str = "line"):
+    """`text` parsed strictly (no NaN, no duplicate keys); a failure is one UserError line
+    naming `source` (a file, or a flag) and the place: `at` "line" for files, "character"
+    for one-line flag values."""
     try:
         return loads_strict(text)
     except json.JSONDecodeError as e:
-        raise UserError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})") from None
+        where = f"line {e.lineno}" if at == "line" else f"character {e.pos}"
+        raise UserError(f"{source}: not valid JSON ({e.msg} at {where})") from None
     except (ValueError, RecursionError) as e:
-        raise UserError(f"{p}: not valid JSON ({e})") from None
+        raise UserError(f"{source}: not valid JSON ({e})") from None
 
 
 # ----- output paths -------------------------------------------------------------------------------

@@ -42,13 +42,8 @@ def hp_from_args(tuner: str, items, hp_file=None) -> dict:
 
 def json_arg(text: str, what: str):
     """`text` parsed as strict JSON (no NaN, no duplicate keys); `what` names the flag."""
-    from ..validate import loads_strict
-    try:
-        return loads_strict(text)
-    except json.JSONDecodeError as e:
-        raise UserError(f"{what} is not valid JSON: {e.msg} (at character {e.pos})") from None
-    except (ValueError, RecursionError) as e:
-        raise UserError(f"{what} is not valid JSON: {e}") from None
+    from ..validate import parse_json
+    return parse_json(text, what, at="character")
 
 
 def accel_args(p) -> None:
