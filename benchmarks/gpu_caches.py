@@ -13,8 +13,8 @@ to min(budget, cutoff)) and on the simulated-time axis (up to min(budget samples
 search, cutoff time)), invalid configurations evaluated, configurations evaluated.
 Caches ml2tuner's method was developed on and held-out caches are also reported apart, and so is
 the unseen set: caches shipped with this project (benchmarks/data/kerneltuner_heldout/, see its
-SOURCES.md) that no ML2Tuner change was ever tried on before this benchmark ran them (the shared
-held-out caches have been looked at in earlier reports).
+SOURCES.md) on which no ML2Tuner change is ever tried: only this benchmark runs ML2Tuner there,
+once per method change (the shared held-out caches confirm changes made on the development ones).
 Exits 1 when ml2tuner's mean optimum/best is not >= every peer's at budgets 50, 100 and 200 on
 all shared caches, on the development caches, on the held-out caches or on the unseen caches.
 
