@@ -13,18 +13,22 @@ to min(budget, cutoff)) and on the simulated-time axis (up to min(budget samples
 search, cutoff time)), invalid configurations evaluated, configurations evaluated.
 Caches ml2tuner's method was developed on and held-out caches are also reported apart, and so is
 the unseen set: caches shipped with this project (benchmarks/data/kerneltuner_heldout/, see its
-SOURCES.md) that no ML2Tuner change was ever tried on before this benchmark ran them (the shared
-held-out caches have been looked at in earlier reports).
+SOURCES.md) on which no ML2Tuner change is ever tried: only this benchmark runs ML2Tuner there,
+once per method change (the shared held-out caches confirm changes made on the development ones).
 Exits 1 when ml2tuner's mean optimum/best is not >= every peer's at budgets 50, 100 and 200 on
 all shared caches, on the development caches, on the held-out caches or on the unseen caches.
 
-Kernel Tuner's strategies do not change with this project's code and are seeded, so
-`--reuse-kt FILE` takes their cells from an earlier result of this script (same Kernel Tuner
-version, seed and repeats; the table names the file and its commit) and runs them only on
-caches that file lacks: a rerun after a change to ml2tuner then costs a fraction of the time.
+Kernel Tuner's strategies do not change with this project's code and are seeded (the seed of
+repeat r on cache i is a function of (seed, i, r) only), so `--reuse-kt FILE` (repeatable) takes
+their cells from earlier results of this script (same Kernel Tuner version and seed; the table
+names the files and their commits) and runs only the repeats those files lack; a cell's mean is
+the repeat-weighted mean of the files' means and the new runs. A rerun after a change to ml2tuner
+then costs a fraction of the time. `--first-repeat R --peers kt --name NAME` runs Kernel Tuner's
+repeats R.. alone (no target check), to add repeats to a result later.
 
-    python benchmarks/gpu_caches.py [--repeats 10] [--jobs 1] [--quick] [--reuse-kt FILE]
-Writes benchmarks/results/gpu_caches.{txt,json}.
+    python benchmarks/gpu_caches.py [--repeats 10] [--jobs 1] [--quick] [--reuse-kt FILE ...]
+                                    [--first-repeat 0] [--peers all|kt] [--name gpu_caches]
+Writes benchmarks/results/NAME.{txt,json} (default gpu_caches).
 """
 import argparse
 import sys
@@ -96,10 +100,21 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="3 repeats (a smoke run; not checked "
                                                           "against the targets' noise)")
-    ap.add_argument("--reuse-kt", default=None, metavar="FILE",
-                    help="take Kernel Tuner strategies' cells from this earlier gpu_caches.json")
+    ap.add_argument("--reuse-kt", action="append", default=[], metavar="FILE",
+                    help="take Kernel Tuner strategies' cells from this earlier gpu_caches.json "
+                         "(repeatable: files covering other repeats are merged)")
+    ap.add_argument("--first-repeat", type=int, default=0,
+                    help="run repeats first-repeat .. first-repeat+repeats-1")
+    ap.add_argument("--peers", choices=("all", "kt"), default="all",
+                    help="kt: Kernel Tuner's strategies only (cells to reuse later; no check)")
+    ap.add_argument("--name", default="gpu_caches", help="result name in benchmarks/results")
     a = ap.parse_args(argv)
     repeats = 3 if a.quick else a.repeats
+    if repeats < 1 or a.first_repeat < 0 or not a.name.replace("_", "").replace("-", "").isalnum():
+        print("--repeats must be >= 1, --first-repeat >= 0 and --name a plain file name",
+              file=sys.stderr)
+        return 2
+    run_range = range(a.first_repeat, a.first_repeat + repeats)
     caches = {g: SHARED / f"{g}.json.gz" for g in GPU}
     caches.update({g: UNSEEN_DIR / f"{g}.json.gz" for g in GPU_UNSEEN})
     missing = [str(p) for p in caches.values() if not p.exists()]
@@ -113,33 +128,58 @@ def main(argv=None):
         return 2
     prov = provenance(argv)    # before anything is written
     budgets = [int(b) for b in a.budgets.split(",")]
-    peers = list(OURS) + [f"kt:{s}" for s in KT]
-    reused, reuse_note = {}, None
-    if a.reuse_kt:
+    peers = ([] if a.peers == "kt" else list(OURS)) + [f"kt:{s}" for s in KT]
+    # (cache, budget, peer) -> [(first repeat, repeats, cell means)] from earlier results
+    reused, reuse_notes = {}, []
+    for path in a.reuse_kt:
         import json
-        old = json.loads(open(a.reuse_kt).read())
-        if (old.get("kernel_tuner"), old.get("seed"), old.get("repeats")) != (
-                kernel_tuner.__version__, a.seed, repeats):
-            print(f"{a.reuse_kt}: another Kernel Tuner version, seed or repeat count",
-                  file=sys.stderr)
+        try:
+            old = json.loads(open(path).read())
+        except (OSError, ValueError) as e:
+            print(f"{path}: {e}", file=sys.stderr)
             return 2
-        reused = {(c["cache"], c["budget"], c["peer"]): {k: v for k, v in c.items() if k not in
-                                                         ("cache", "budget", "peer")}
-                  for c in old["cells"] if c["peer"].startswith("kt:")}
-        reuse_note = f"{a.reuse_kt} (commit {old.get('commit', old.get('git_commit'))})"
+        order = old.get("caches", list(GPU) + list(old.get("unseen_caches", [])))
+        if (old.get("kernel_tuner"), old.get("seed")) != (kernel_tuner.__version__, a.seed) or \
+                any(g in caches and order.index(g) != list(caches).index(g) for g in order):
+            print(f"{path}: another Kernel Tuner version, seed or cache order", file=sys.stderr)
+            return 2
+        first, n = old.get("first_repeat", 0), old["repeats"]
+        for c in old["cells"]:
+            key = (c["cache"], c["budget"], c["peer"])
+            have = reused.setdefault(key, [])
+            if c["peer"].startswith("kt:") and not any(f == first for f, _n, _c in have):
+                have.append((first, n, {k: v for k, v in c.items()
+                                        if k not in ("cache", "budget", "peer")}))
+        reuse_notes.append(f"{path} (repeats {first}-{first + n - 1}, commit "
+                           f"{old.get('commit', old.get('git_commit'))})")
+
+    def covered(key, r):
+        return any(f <= r < f + n for f, n, _c in reused.get(key, []))
     tasks = [(str(p), peer, b, run_seed(a.seed, ci, r))
              for ci, (g, p) in enumerate(caches.items()) for b in budgets for peer in peers
-             for r in range(repeats) if (g, b, peer) not in reused]
+             for r in run_range if not covered((g, b, peer), r)]
     t0 = time.perf_counter()
     runs = map_tasks(run_task, tasks, n_jobs=a.jobs, desc="gpu caches", progress=None)
     wall = time.perf_counter() - t0
     cells = {}
     for (p, peer, b, _s), r in zip(tasks, runs):
         cells.setdefault((p.split("/")[-1].replace(".json.gz", ""), b, peer), []).append(r)
-    summary = {(g, b, peer): {k: mean_of(rs, k) for k in rs[0]} for (g, b, peer), rs
-               in cells.items()}
-    summary.update({key: cell for key, cell in reused.items()
-                    if key[0] in caches and key[1] in budgets})
+    summary = {}
+    for g in caches:
+        for b in budgets:
+            for peer in peers:
+                key = (g, b, peer)
+                parts = [(n, c) for f, n, c in reused.get(key, [])
+                         if f >= run_range.start and f + n <= run_range.stop]
+                rs = cells.get(key, [])
+                if rs:
+                    parts.append((len(rs), {k: mean_of(rs, k) for k in rs[0]}))
+                if sum(n for n, _c in parts) != repeats:
+                    print(f"{key}: earlier results cover repeats that overlap or stick out of "
+                          f"{run_range.start}-{run_range.stop - 1}", file=sys.stderr)
+                    return 2
+                summary[key] = {k: sum(n * c[k] for n, c in parts) / repeats
+                                for k in parts[0][1]}
 
     lines = []
 
@@ -151,9 +191,11 @@ def main(argv=None):
         "failures included")
     out("opt/best: mean optimum/best found (1 = optimum); score: P on samples / on simulated "
         "time (0 = random search, 1 = optimum); inv: invalid configs evaluated; n: evaluated")
-    if reuse_note:
-        out(f"Kernel Tuner cells of the shared caches taken from {reuse_note}: seeded runs "
-            "of unchanged code (bit-identical when rerun, except bayes_opt: a rerun of one "
+    if a.first_repeat:
+        out(f"repeats {run_range.start}-{run_range.stop - 1}")
+    if reuse_notes:
+        out(f"Kernel Tuner cells taken, by repeat range, from {'; '.join(reuse_notes)}: seeded "
+            "runs of unchanged code (bit-identical when rerun, except bayes_opt: a rerun of one "
             "cell moved its opt/best by 0.0005)")
     out(f"development caches: {', '.join(GPU_DEV)}; held out: {', '.join(GPU_HELD_OUT)}; "
         f"unseen (shipped in benchmarks/data/kerneltuner_heldout): {', '.join(GPU_UNSEEN)}")
@@ -190,7 +232,7 @@ def main(argv=None):
                             f"{m['score_time']:5.2f} {m['n_invalid']:5.1f}")
             out(f"{peer:{width}s} " + " ".join(f"{c:>24s}" for c in cols))
         for b in CHECKED_BUDGETS:
-            if b not in budgets:
+            if b not in budgets or "ml2tuner" not in peers:
                 continue
             ours = means[(name, b, "ml2tuner")]["opt_over_best"]
             top = max(peers[1:], key=lambda p: means[(name, b, p)]["opt_over_best"])
@@ -202,13 +244,16 @@ def main(argv=None):
             if not first:
                 misses.append(f"{name} B={b}: {top} {theirs:.3f} > ml2tuner {ours:.3f}")
     out()
-    out(f"wall time {wall:.0f} s; " + ("ml2tuner first everywhere checked" if not misses
-                                       else "MISSES: " + "; ".join(misses)))
-    write_result("gpu_caches", "\n".join(lines), {
+    verdict = ("Kernel Tuner cells only: nothing checked" if "ml2tuner" not in peers else
+               "ml2tuner first everywhere checked" if not misses else
+               "MISSES: " + "; ".join(misses))
+    out(f"wall time {wall:.0f} s; {verdict}")
+    write_result(a.name, "\n".join(lines), {
         "kernel_tuner": kernel_tuner.__version__,
-        "repeats": repeats, "budgets": budgets, "seed": a.seed, "peers": peers,
+        "repeats": repeats, "first_repeat": run_range.start, "budgets": budgets, "seed": a.seed,
+        "peers": peers, "caches": list(caches),
         "development_caches": GPU_DEV, "held_out_caches": GPU_HELD_OUT,
-        "unseen_caches": GPU_UNSEEN, "kt_cells_reused_from": reuse_note,
+        "unseen_caches": GPU_UNSEEN, "kt_cells_reused_from": reuse_notes,
         "cells": [{"cache": g, "budget": b, "peer": peer, **summary[(g, b, peer)]}
                   for (g, b, peer) in summary],
         "means": [{"group": n, "budget": b, "peer": peer, **m} for (n, b, peer), m

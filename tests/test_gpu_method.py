@@ -103,7 +103,10 @@ def test_unseen_cache_shipped_with_the_benchmarks():
 
 def test_crossover_children_take_each_knob_from_a_parent(tmp_path):
     data = _cache(tmp_path)
-    t = make_tuner("ml2tuner", data.space, seed=0, crossover_share=1.0, crossover_top=4)
+    # a random first batch (the default): a spread-out one puts the parents on the grid's
+    # edges, whose few children (4 parents over 2 knobs) are then all measured by round 2
+    t = make_tuner("ml2tuner", data.space, seed=0, crossover_share=1.0, crossover_top=4,
+                   init_design="random")
     t.tune(20, ReplayMeasurer(data))
     parents = [r.index for r in sorted((r for r in t.results if r.valid),
                                        key=lambda r: r.cost)[:4]]
@@ -120,3 +123,30 @@ def test_crossover_children_take_each_knob_from_a_parent(tmp_path):
     none = make_tuner("ml2tuner", data.space, seed=0, crossover_share=0.0)
     none.tune(20, ReplayMeasurer(data))
     assert none._crossover(5, set()) == []
+
+
+def _first_batch(data, seed, design):
+    t = make_tuner("ml2tuner", data.space, seed=seed, batch_size=10, init_design=design)
+    t.tune(10, ReplayMeasurer(data))
+    return [r.index for r in t.results]
+
+
+def _min_gap(space, idx):
+    pos = space.value_positions(idx) / (space.radix - 1)
+    d = np.abs(pos[:, None, :] - pos[None, :, :]).sum(axis=2)
+    return d[np.triu_indices(len(idx), 1)].min()
+
+
+def test_first_batch_is_spread_over_the_knobs_without_a_compiler(tmp_path):
+    data = _cache(tmp_path)
+    assert make_tuner("ml2tuner", data.space).hp["init_design"] == "random"
+    for seed in range(5):
+        spread = _first_batch(data, seed, "maximin")
+        drawn = _first_batch(data, seed, "random")
+        assert len(set(spread)) == 10
+        # no two picks within a third of the grid's width (L1); random draws come closer
+        assert _min_gap(data.space, spread) > 1 / 3 > 0.2 > _min_gap(data.space, drawn)
+        pos = data.space.value_positions(spread)
+        for j in range(2):            # each knob's extreme values are among the picks
+            assert {0, 11} <= set(pos[:, j].tolist())
+    assert _first_batch(data, 3, "maximin") == _first_batch(data, 3, "maximin")   # seeded
