@@ -5,7 +5,10 @@ of replayed runs (`run_budget`) through one `RunObjective` (common random number
 its incumbent:
 - smac: SMAC3's AlgorithmConfigurationFacade (random forest over configurations and instance
   features, intensification that races each challenger against the incumbent on the
-  incumbent's own (instance, seed) pairs and drops it as soon as it is worse);
+  incumbent's own (instance, seed) pairs and drops it as soon as it is worse). A setting gets
+  at most repeats x spaces runs; the share of challengers drawn at random instead of from the
+  forest is `SMAC_RANDOM_SHARE` (the facade's 0.5 spent half the runs on random settings,
+  each dropped after a run or two);
 - tpe: Optuna TPE, one trial per setting, evaluated space by space (a fixed shuffled order)
   with successive-halving pruning on the running mean;
 - random, dual_annealing: every setting evaluated on all training pairs (references).
@@ -22,6 +25,10 @@ from .configspace import canonical, to_configspace, to_hparams
 from .objective import RunObjective
 
 STRATEGIES = ("smac", "tpe", "random", "dual_annealing")
+
+#: share of SMAC's challengers drawn at random (the rest maximise expected improvement under
+#: its random forest, which also explores through local search around good settings)
+SMAC_RANDOM_SHARE = 0.2
 
 #: what a strategy that needs a number for every point (dual annealing) is told about a
 #: setting that crashed the tuner; the crash itself is reported with the setting
@@ -143,7 +150,7 @@ def _instance_features(obj: RunObjective) -> dict:
 
 
 def _smac(obj: RunObjective, table, n_spaces, repeats, run_budget, seed, defaults,
-          deterministic=False):
+          deterministic=False, random_share=SMAC_RANDOM_SHARE):
     from smac import AlgorithmConfigurationFacade as AC
     from smac import Scenario
     from smac.runhistory import TrialValue
@@ -157,6 +164,7 @@ def _smac(obj: RunObjective, table, n_spaces, repeats, run_budget, seed, default
                       crash_cost=2.0, output_directory=tmp)
         smac = AC(sc, target_function=lambda config, instance, seed=0: 0.0, overwrite=True,
                   logging_level=40,
+                  random_design=AC.get_random_design(sc, probability=float(random_share)),
                   intensifier=AC.get_intensifier(sc, max_config_calls=repeats * n_spaces))
         batch = max(1, obj.n_jobs if obj.n_jobs > 0 else 2)
         start = obj.n_runs
@@ -194,4 +202,4 @@ def search(meta: str, obj: RunObjective, table: dict, repeats: int, run_budget: 
     raise UserError(f"unknown meta-strategy {meta!r}; choose from {', '.join(STRATEGIES)}")
 
 
-__all__ = ["CRASH_SCORE", "STRATEGIES", "search"]
+__all__ = ["CRASH_SCORE", "SMAC_RANDOM_SHARE", "STRATEGIES", "search"]
