@@ -14,8 +14,8 @@ AXES = ("time", "samples", "both")
 
 #: the default floor on one run's score before runs are averaged. P is unbounded below: where
 #: random search is close to the optimum late in the horizon (B - S_opt small), one stuck run
-#: of ML2Tuner scored -16 on a ResNet-18 layer of the ZCU102 trace, as much as 20 good runs
-#: gain. At -1 (as far below random search as the optimum is above it) a run that bad still
+#: of ML2Tuner scored -16 on a ResNet-18 layer of the ZCU102 trace, outweighing dozens of
+#: typical runs. At -1 (as far below random search as the optimum is above it) a run that bad still
 #: counts as a clear loss, but no single run decides a comparison of settings.
 SCORE_FLOOR = -1.0
 

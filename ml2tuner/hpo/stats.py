@@ -37,11 +37,16 @@ def bootstrap_improvement(new, old, n_boot: int = 4000, seed: int = 0,
             "diff": float(new.mean() - old.mean()),
             "diff_ci": [float(np.percentile(mn - mo, lo)), float(np.percentile(mn - mo, hi))],
             "pct": float(rel(new.mean(), old.mean())),
-            "pct_ci": [float(np.nanpercentile(rel_b, lo)), float(np.nanpercentile(rel_b, hi))],
-            "gap": float(gap(new.mean(), old.mean())),
-            "gap_ci": ([float(np.nanpercentile(gap_b, lo)), float(np.nanpercentile(gap_b, hi))]
-                       if np.isfinite(gap_b).any() else [float("nan")] * 2),
+            "pct_ci": _ci(rel_b, lo, hi),
+            "gap": float(gap(new.mean(), old.mean())), "gap_ci": _ci(gap_b, lo, hi),
             "level": level, "n_boot": int(n_boot)}
+
+
+def _ci(samples, lo, hi) -> list[float]:
+    """Percentile interval of the defined (non-nan) bootstrap samples; nan if none is."""
+    s = samples[np.isfinite(samples)]
+    return [float(np.percentile(s, lo)), float(np.percentile(s, hi))] if s.size else \
+        [float("nan")] * 2
 
 
 __all__ = ["bootstrap_improvement"]
