@@ -114,11 +114,19 @@ def main():
                  for k, v in d["test_per_space"].items()]
         r = d["test_final_vs_defaults_raw"][a.axis] if a.floor is not None else c
         raw_hit = r is not None and r["pct"] >= a.target and r["pct_ci"][0] > 0
+        ci = d["test_incumbent_vs_defaults"][a.axis]
+        if ci is not None and not d["incumbent_is_default"]:
+            half = (ci["diff_ci"][1] - ci["diff_ci"][0]) / 2
+            text.append(f"  held-out resolution: the incumbent-vs-defaults difference has a 95 % "
+                        f"CI half-width of {half:.3f} (in P; {100 * half / abs(ci['old']):.0f} % "
+                        f"of the defaults' |score|): a true improvement much smaller than that "
+                        f"cannot show a CI above 0 with {len(test)} spaces x "
+                        f"{d['test_repeats']} seeds")
         text.append(f"  target: final setting >= {a.target:.0f} % better on held-out spaces with "
                     f"the 95 % CI above 0: {'met' if hit else 'NOT met'}"
                     + ("" if a.floor is None else f" (runs floored at {a.floor:g}; on the raw "
                        f"mean: {'met' if raw_hit else 'NOT met'})"))
-        print("\n".join(text[-(len(d["test_per_space"]) + 4):]), flush=True)
+        print("\n".join(text[-(len(d["test_per_space"]) + 5):]), flush=True)
         data["splits"][split] = {k: v for k, v in d.items() if k != "history"} | {
             "met": hit, "met_on_raw_mean": raw_hit}
     text.append(f"overall: {'all targets met' if ok else 'target NOT met'}")

@@ -331,3 +331,20 @@ def test_smac_draws_the_set_share_of_random_challengers(fake_runs, monkeypatch):
     search("smac", obj, SMALL, repeats=2, run_budget=12, seed=0,
            defaults={"batch_size": 10, "explorer": "auto"})
     assert ac.SMAC_RANDOM_SHARE in seen and ac.SMAC_RANDOM_SHARE < 0.5
+
+
+def test_smac_races_challengers_on_every_training_space(fake_runs):
+    """Each challenger's first race is one seed on all spaces, not one run on one space."""
+    from collections import Counter
+    from ml2tuner.hpo.objective import hp_key
+    obj = RunObjective("ml2tuner", [C9, C10, C11], budget=50, seed=2)
+    defaults = {"batch_size": 10, "explorer": "auto"}
+    inc, hist = search("smac", obj, SMALL, repeats=4, run_budget=90, seed=0, defaults=defaults)
+    runs = Counter(hp_key(h["hparams"]) for h in hist)
+    last = hp_key(hist[-1]["hparams"])            # may be cut short by the budget
+    assert len(runs) > 5
+    # challengers in blocks of 3; incumbents also gain one pair at a time
+    assert all(n >= 3 for k, n in runs.items() if k != last)
+    assert sum(n % 3 == 0 for n in runs.values()) >= len(runs) - 4
+    assert max(runs.values()) <= 12               # repeats x spaces per setting
+    assert _fake_quality(inc) > _fake_quality(defaults)
