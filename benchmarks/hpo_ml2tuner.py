@@ -25,7 +25,7 @@ from ml2tuner.cli.hpo import format_hpo
 from ml2tuner.hpo.meta import hpo
 from ml2tuner.hpo.objective import SCORE_FLOOR
 
-from _data import GPU_DEV, GPU_HELD_OUT, RESULTS, ROOT, SHARED, write_result
+from _data import GPU_DEV, GPU_HELD_OUT, RESULTS, ROOT, SHARED, provenance, write_result
 
 TRAIN_LAYERS = ["C2", "C4", "C6", "C8", "C10"]
 
@@ -82,6 +82,7 @@ def main():
     ap.add_argument("--target", type=float, default=10.0, help="minimum held-out improvement %%")
     ap.add_argument("--quick", action="store_true", help="a short check: 2+2 spaces, tiny budgets")
     a = ap.parse_args()
+    prov = provenance()       # before anything is written: the saved settings are tracked files
     if a.quick:
         a.evals, a.repeats, a.validate_repeats, a.test_repeats, a.budget = 2, 1, 2, 2, 60
     os.chdir(ROOT)            # relative paths in the saved results
@@ -131,8 +132,7 @@ def main():
             "met": hit, "met_on_raw_mean": raw_hit}
     text.append(f"overall: {'all targets met' if ok else 'target NOT met'}")
     print(text[-1])
-    write_result(name, "\n".join(text),
-                 {"args": vars(a), **data, "met": ok})
+    write_result(name, "\n".join(text), {"args": vars(a), **data, "met": ok}, prov)
     return 0 if ok else 1
 
 
