@@ -245,3 +245,106 @@ def test_hpo_reports_crashes(fake_runs, monkeypatch, tmp_path):
 
 def test_canonical_fills_defaults():
     assert canonical(SMALL, {"batch_size": 3}) == {"batch_size": 3, "explorer": "auto"}
+
+
+# ----- the aggregate: runs floored before averaging ---------------------------------------------
+def test_run_value_raises_a_run_to_the_floor():
+    from ml2tuner.hpo.objective import run_value
+    r = {"score": 0.4, "score_time": -5.0}
+    assert run_value(r, "time") == -5.0 and run_value(r, "time", -1.0) == -1.0
+    assert run_value(r, "samples", -1.0) == 0.4            # above the floor: unchanged
+    assert run_value(r, "both") == pytest.approx(-2.3)
+    assert run_value(r, "both", -1.0) == -1.0
+
+
+def test_gap_closed_is_defined_at_a_zero_baseline():
+    c = bootstrap_improvement(np.full((2, 3), 0.5), np.zeros((2, 3)), n_boot=50)
+    assert c["gap"] == pytest.approx(50.0) and c["gap_ci"] == pytest.approx([50.0, 50.0])
+    assert np.isnan(c["pct"])                    # relative to |0|: undefined
+    c = bootstrap_improvement(np.full((2, 3), 0.75), np.full((2, 3), 0.5), n_boot=50)
+    assert c["gap"] == pytest.approx(50.0) and c["pct"] == pytest.approx(50.0)
+
+
+@pytest.fixture
+def one_catastrophe(monkeypatch):
+    """batch_size 2 scores 0.3 on every run but one, which scores -20; the defaults 0."""
+    from ml2tuner.hpo.meta import TEST_SEEDS, VALIDATE_SEEDS
+    bad = {ev.run_seed(0, 0, VALIDATE_SEEDS), ev.run_seed(0, 0, TEST_SEEDS)}
+
+    def fake(path, tuner, hp, seed, *a):
+        s = 0.0 if hp["batch_size"] == 10 else (-20.0 if seed in bad else 0.3)
+        return {"score": s, "score_time": s}
+    monkeypatch.setattr(ev, "run_one", fake)
+
+
+@pytest.mark.parametrize("floor", [-1.0, None])
+def test_one_catastrophic_run_decides_only_the_raw_mean(one_catastrophe, monkeypatch, floor):
+    from ml2tuner.hpo import ac
+    from ml2tuner.cli.hpo import format_hpo
+    cand = {"batch_size": 2, "explorer": "auto"}
+    monkeypatch.setattr(ac, "search", lambda *a, **k: (cand, []))
+    d = hpo("ml2tuner", [C9], [C10], "smac", evals=1, repeats=1, budget=20, seed=0,
+            names=["batch_size", "explorer"], progress=False, validate_repeats=10,
+            test_repeats=10, floor=floor)
+    # 9 runs at 0.3 and one at -20: floored at -1 the mean is 0.17 > 0, raw it is -1.73
+    assert d["validate"]["incumbent"]["time"] == pytest.approx(0.17 if floor else -1.73)
+    assert d["kept"] is (floor is not None)
+    assert d["floor"] == floor and ("raised to -1" in d["aggregate"]) is (floor is not None)
+    raw = d["test_final_vs_defaults_raw"]["time"]
+    if floor is not None:
+        assert d["test_final_vs_defaults"]["time"]["new"] == pytest.approx(0.17)
+        assert raw["new"] == pytest.approx(-1.73)        # the same runs, unfloored
+        assert "raw mean" in format_hpo(d)
+    else:
+        assert raw["diff"] == 0.0                         # defaults stand
+
+
+@pytest.mark.parametrize("floor", [1.0, 2.5, float("nan"), True])
+def test_a_bad_floor_is_a_user_error(floor):
+    with pytest.raises(UserError, match="floor"):
+        hpo("ml2tuner", [C9], [C10], "smac", evals=1, repeats=1, budget=20,
+            names=["batch_size"], progress=False, floor=floor)
+
+
+def test_cli_floor_argument():
+    from ml2tuner.cli.hpo import _floor_arg
+    parse = _floor_arg()
+    assert parse("none") is None and parse("-0.5") == -0.5
+    import argparse
+    for bad in ("1", "x", "inf"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse(bad)
+
+
+def test_smac_draws_the_set_share_of_random_challengers(fake_runs, monkeypatch):
+    """The random share reaches SMAC's random design (the facade's own default is 0.5)."""
+    from smac import AlgorithmConfigurationFacade as AC
+    from ml2tuner.hpo import ac
+    seen = []
+    orig = AC.get_random_design
+
+    def spy(scenario, probability=0.5):
+        seen.append(probability)
+        return orig(scenario, probability=probability)
+    monkeypatch.setattr(AC, "get_random_design", staticmethod(spy))
+    obj = RunObjective("ml2tuner", [C9, C10], budget=50, seed=2)
+    search("smac", obj, SMALL, repeats=2, run_budget=12, seed=0,
+           defaults={"batch_size": 10, "explorer": "auto"})
+    assert ac.SMAC_RANDOM_SHARE in seen and ac.SMAC_RANDOM_SHARE < 0.5
+
+
+def test_smac_races_challengers_on_every_training_space(fake_runs):
+    """Each challenger's first race is one seed on all spaces, not one run on one space."""
+    from collections import Counter
+    from ml2tuner.hpo.objective import hp_key
+    obj = RunObjective("ml2tuner", [C9, C10, C11], budget=50, seed=2)
+    defaults = {"batch_size": 10, "explorer": "auto"}
+    inc, hist = search("smac", obj, SMALL, repeats=4, run_budget=90, seed=0, defaults=defaults)
+    runs = Counter(hp_key(h["hparams"]) for h in hist)
+    last = hp_key(hist[-1]["hparams"])            # may be cut short by the budget
+    assert len(runs) > 5
+    # challengers in blocks of 3; incumbents also gain one pair at a time
+    assert all(n >= 3 for k, n in runs.items() if k != last)
+    assert sum(n % 3 == 0 for n in runs.values()) >= len(runs) - 4
+    assert max(runs.values()) <= 12               # repeats x spaces per setting
+    assert _fake_quality(inc) > _fake_quality(defaults)

@@ -53,7 +53,7 @@ def cmd_hpo(a):
             seed=a.seed, n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, out_dir=a.out,
             names=names, test_repeats=a.test_repeats, validate_repeats=a.validate_repeats,
             axis=a.axis, progress=False if a.quiet or a.json else None,
-            objective=a.objective)
+            objective=a.objective, floor=a.floor)
     if a.json:
         d = {k: v for k, v in d.items() if k != "history"}
     emit(d, a.json, lambda d: print(format_hpo(d)))
@@ -71,17 +71,23 @@ def format_hpo(d: dict) -> str:
         f"  re-evaluation ({d['validate_repeats']} fresh seeds per training space): incumbent "
         f"{v['incumbent'][ax]:.4f}, defaults {v['defaults'][ax]:.4f}",
         f"  {d['verdict']}"]
-    for label, key in (("final", "test_final_vs_defaults"),
-                       ("incumbent", "test_incumbent_vs_defaults")):
+    if d.get("aggregate"):
+        lines.append(f"  score of a setting: {d['aggregate']}")
+    rows = [("final", "test_final_vs_defaults"), ("incumbent", "test_incumbent_vs_defaults")]
+    if d.get("floor") is not None and "test_final_vs_defaults_raw" in d:
+        rows.append(("final, raw mean", "test_final_vs_defaults_raw"))
+    for label, key in rows:
         for axis in ("time", "samples"):
             c = d[key][axis]
             if c is None:
                 lines.append(f"  held-out, {label} vs defaults ({axis}): crashed")
                 continue
+            gap = (f"; gap closed {c['gap']:+.1f} % (CI {c['gap_ci'][0]:+.1f} .. "
+                   f"{c['gap_ci'][1]:+.1f} %)" if "gap" in c else "")
             lines.append(f"  held-out ({len(d['test'])} spaces x {d['test_repeats']} seeds), "
                          f"{label} vs defaults, {axis} axis: {c['new']:.4f} vs {c['old']:.4f}"
                          f", {c['pct']:+.1f} % (95 % CI {c['pct_ci'][0]:+.1f} .. "
-                         f"{c['pct_ci'][1]:+.1f} %)")
+                         f"{c['pct_ci'][1]:+.1f} %){gap}")
     for c in d["crashes"][:5]:
         lines.append(f"  crash on {c['space']}: {c['error']} with {json.dumps(c['hparams'])}")
     if d.get("out"):
@@ -94,6 +100,7 @@ def register(sub) -> None:
     from .args import positive_int_arg, seed_arg
     from ..tuners import TUNERS
     from ..hpo.ac import STRATEGIES
+    from ..hpo.objective import SCORE_FLOOR
 
     def common(p, repeats):
         p.add_argument("--tuner", default="ml2tuner", choices=sorted(TUNERS))
@@ -133,6 +140,10 @@ def register(sub) -> None:
     common(p, 3)
     p.add_argument("--axis", choices=("time", "samples", "both"), default="time",
                    help="score to optimise: simulated time (default), samples, or their mean")
+    p.add_argument("--floor", type=_floor_arg(), default=SCORE_FLOOR,
+                   help="raise each run's score to this before averaging runs (default "
+                        f"{SCORE_FLOOR:g}: one run far worse than random search, where P is "
+                        "unbounded below, cannot decide a comparison; 'none': the raw mean)")
     p.add_argument("--validate-repeats", type=positive_int_arg, default=20, help="fresh seeds per training "
                    "space on which the incumbent must beat the defaults (default 20)")
     p.add_argument("--test-repeats", type=positive_int_arg, default=None,
@@ -142,6 +153,18 @@ def register(sub) -> None:
     p.add_argument("--out", default="hpo-results", help="folder for settings.json, hpo.csv, "
                    "hpo.json, hpo.png (default hpo-results)")
     p.set_defaults(func=cmd_hpo)
+
+
+def _floor(text: str):
+    return None if text.strip().lower() == "none" else float(text)
+
+
+def _floor_arg():
+    import math
+
+    from .args import _arg_type
+    return _arg_type(_floor, lambda v: v is None or (math.isfinite(v) and v < 1),
+                     "a number below 1 or 'none'")
 
 
 def _tunable_note() -> str:

@@ -5,7 +5,11 @@ of replayed runs (`run_budget`) through one `RunObjective` (common random number
 its incumbent:
 - smac: SMAC3's AlgorithmConfigurationFacade (random forest over configurations and instance
   features, intensification that races each challenger against the incumbent on the
-  incumbent's own (instance, seed) pairs and drops it as soon as it is worse);
+  incumbent's own (instance, seed) pairs and drops it when it is worse at the end of a race;
+  races come in blocks of one seed on every training space). A setting gets at most
+  repeats x spaces runs; the share of challengers drawn at random instead of from the
+  forest is `SMAC_RANDOM_SHARE` (the facade's 0.5 spent half the runs on random settings,
+  each dropped after a run or two);
 - tpe: Optuna TPE, one trial per setting, evaluated space by space (a fixed shuffled order)
   with successive-halving pruning on the running mean;
 - random, dual_annealing: every setting evaluated on all training pairs (references).
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+import warnings
 
 import numpy as np
 
@@ -22,6 +27,10 @@ from .configspace import canonical, to_configspace, to_hparams
 from .objective import RunObjective
 
 STRATEGIES = ("smac", "tpe", "random", "dual_annealing")
+
+#: share of SMAC's challengers drawn at random (the rest maximise expected improvement under
+#: its random forest, which also explores through local search around good settings)
+SMAC_RANDOM_SHARE = 0.2
 
 #: what a strategy that needs a number for every point (dual annealing) is told about a
 #: setting that crashed the tuner; the crash itself is reported with the setting
@@ -142,22 +151,50 @@ def _instance_features(obj: RunObjective) -> dict:
     return feats
 
 
+def _block_intensifier(scenario, block: int, max_config_calls: int):
+    """SMAC's Intensifier racing in blocks of `block` (instance, seed) pairs: a challenger's
+    first race runs one seed on every training space, its later races double that, and it is
+    compared with the incumbent only at the end of a race. The stock one starts a challenger
+    on one pair and rejects it as soon as it is worse there; with per-run scores spread
+    +-0.5 that is a coin flip, and most of the budget went on settings run once."""
+    from smac.intensifier.intensifier import Intensifier
+
+    class BlockIntensifier(Intensifier):
+        def _get_next_trials(self, config, *, N=None, from_keys=None, shuffle=True):
+            return super()._get_next_trials(config, N=None if N is None else N * block,
+                                            from_keys=from_keys, shuffle=shuffle)
+
+        def update_incumbents(self, config) -> None:
+            n = len(self.get_instance_seed_budget_keys(config))
+            incs = self.get_incumbents()
+            if incs and config not in incs and n % block and \
+                    n < len(self.get_incumbent_instance_seed_budget_keys()):
+                return              # mid-race: judged when the race's block is complete
+            super().update_incumbents(config)
+
+    return BlockIntensifier(scenario, max_config_calls=max_config_calls)
+
+
 def _smac(obj: RunObjective, table, n_spaces, repeats, run_budget, seed, defaults,
-          deterministic=False):
+          deterministic=False, random_share=SMAC_RANDOM_SHARE):
     from smac import AlgorithmConfigurationFacade as AC
     from smac import Scenario
     from smac.runhistory import TrialValue
     from smac.runhistory.enumerations import StatusType
     cs = to_configspace(table, seed)
     history = []
-    with tempfile.TemporaryDirectory(prefix="ml2tuner-smac-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ml2tuner-smac-") as tmp, warnings.catch_warnings():
+        # SMAC's random forest fits through scikit-learn's joblib helpers, which warn on every
+        # fit that the configuration of this thread is not propagated (there is none to pass)
+        warnings.filterwarnings("ignore", message=".*sklearn.utils.parallel.delayed.*")
         sc = Scenario(cs, deterministic=deterministic, n_trials=int(run_budget),
                       instances=[str(i) for i in range(n_spaces)],
                       instance_features=_instance_features(obj), seed=int(seed),
                       crash_cost=2.0, output_directory=tmp)
         smac = AC(sc, target_function=lambda config, instance, seed=0: 0.0, overwrite=True,
                   logging_level=40,
-                  intensifier=AC.get_intensifier(sc, max_config_calls=repeats * n_spaces))
+                  random_design=AC.get_random_design(sc, probability=float(random_share)),
+                  intensifier=_block_intensifier(sc, n_spaces, repeats * n_spaces))
         batch = max(1, obj.n_jobs if obj.n_jobs > 0 else 2)
         start = obj.n_runs
         from smac.main.exceptions import ConfigurationSpaceExhaustedException
@@ -194,4 +231,4 @@ def search(meta: str, obj: RunObjective, table: dict, repeats: int, run_budget: 
     raise UserError(f"unknown meta-strategy {meta!r}; choose from {', '.join(STRATEGIES)}")
 
 
-__all__ = ["CRASH_SCORE", "STRATEGIES", "search"]
+__all__ = ["CRASH_SCORE", "SMAC_RANDOM_SHARE", "STRATEGIES", "search"]

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..hparams import HP
+from .objective import SCORE_FLOOR
 
 STRATEGIES = ("random", "dual_annealing", "tpe", "smac")
 
@@ -263,12 +264,13 @@ def _nanmean(m) -> float | None:
     return None if np.isnan(m).all() else float(np.nanmean(m))
 
 
-def _axes(obj, hp, seeds) -> dict:
-    """Scores (spaces x seeds) of `hp` on both axes, from the objective's cache."""
+def _axes(obj, hp, seeds, floor=None) -> dict:
+    """Scores (spaces x seeds) of `hp` on every axis, each run's raised to `floor` (None: raw),
+    from the objective's cache."""
     from .objective import run_value
     n = len(obj.paths)
     res = obj.results([(hp, si, r) for si in range(n) for r in seeds])
-    return {ax: np.array([np.nan if "crash" in x else run_value(x, ax) for x in res])
+    return {ax: np.array([np.nan if "crash" in x else run_value(x, ax, floor) for x in res])
             .reshape(n, len(seeds)) for ax in ("samples", "time", "both")}
 
 
@@ -276,14 +278,17 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: i
         repeats: int = 3, budget: int = 200, seed: int = 0, n_jobs: int = 1,
         dask_scheduler: str | None = None, out_dir=None, names=None,
         test_repeats: int | None = None, validate_repeats: int = 20, axis: str = "time",
-        progress: bool | None = None, objective: str | None = None) -> dict:
+        progress: bool | None = None, objective: str | None = None,
+        floor: float | None = SCORE_FLOOR) -> dict:
     """Configure `tuner_name` on `train_spaces` with `meta` and check it on `test_spaces`.
 
     The search spends evals * len(train_spaces) * repeats replayed runs (as many as `evals`
     settings fully evaluated), scored on `axis` (time, samples or both). Its incumbent is then
     re-run against the defaults on `validate_repeats` fresh seeds per training space and kept
     only if its mean is higher; otherwise the defaults stand. Both are scored on the held-out
-    spaces with a paired bootstrap 95 % CI. Writes settings.json (the chosen setting, for
+    spaces with a paired bootstrap 95 % CI. Every comparison (search, re-evaluation, held-out)
+    averages runs whose scores are raised to `floor` (`objective.SCORE_FLOOR`; None: the raw
+    mean); held-out figures on the raw mean are reported too. Writes settings.json (the chosen setting, for
     `--hp-file`), hpo.csv, hpo.json and hpo.png to out_dir."""
     import sys
 
@@ -309,8 +314,11 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: i
         raise UserError("no test space: generalisation is measured on held-out spaces")
     say = (lambda m: print(m, file=sys.stderr, flush=True)) if progress is not False else \
         (lambda m: None)
+    if floor is not None and (isinstance(floor, bool) or not isinstance(floor, (int, float))
+                              or not np.isfinite(floor) or floor >= 1):
+        raise UserError(f"score floor must be a finite number below 1, got {floor!r}")
     common = dict(budget=budget, seed=seed, axis=axis, n_jobs=n_jobs, objective=objective,
-                  dask_scheduler=dask_scheduler)
+                  dask_scheduler=dask_scheduler, floor=floor)
     train = RunObjective(tuner_name, train_spaces, **common)
     test = RunObjective(tuner_name, test_spaces, **common)
     t_start = time.perf_counter()
@@ -322,7 +330,7 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: i
     search_runs = train.n_runs
     say(f"re-evaluating the incumbent and the defaults on {validate_repeats} fresh seeds")
     vseeds = range(VALIDATE_SEEDS, VALIDATE_SEEDS + int(validate_repeats))
-    v_def, v_inc = _axes(train, defaults, vseeds), _axes(train, inc, vseeds)
+    v_def, v_inc = _axes(train, defaults, vseeds, floor), _axes(train, inc, vseeds, floor)
     same = inc == defaults
     crashed = bool(np.isnan(v_inc[axis]).any())
     kept = (not same and not crashed
@@ -330,9 +338,11 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: i
     final = inc if kept else defaults
     say("scoring on the held-out spaces")
     tseeds = range(TEST_SEEDS, TEST_SEEDS + int(test_repeats or validate_repeats))
-    t_def = _axes(test, defaults, tseeds)
-    t_inc = t_def if same else _axes(test, inc, tseeds)
+    t_def = _axes(test, defaults, tseeds, floor)
+    t_inc = t_def if same else _axes(test, inc, tseeds, floor)
     t_fin = t_inc if kept else t_def
+    r_def = _axes(test, defaults, tseeds)          # the same runs, raw (from the cache)
+    r_fin = _axes(test, final, tseeds)
 
     def cis(new, old, s):
         return {ax: bootstrap_improvement(new[ax], old[ax], seed=s)
@@ -345,6 +355,7 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: i
         "repeats": int(repeats), "validate_repeats": int(validate_repeats),
         "test_repeats": len(tseeds), "budget": int(budget), "seed": int(seed),
         "searched": list(table), "train": [str(s) for s in train_spaces],
+        "floor": floor, "aggregate": aggregate_note(floor),
         "test": [str(s) for s in test_spaces],
         "default_hparams": defaults, "incumbent_hparams": inc,
         "incumbent_is_default": same, "kept": kept, "final_hparams": final,
@@ -359,6 +370,7 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: i
                         "incumbent": {ax: _nanmean(m) for ax, m in t_inc.items()},
                         "defaults": {ax: float(m.mean()) for ax, m in t_def.items()}},
         "test_final_vs_defaults": cis(t_fin, t_def, seed),
+        "test_final_vs_defaults_raw": cis(r_fin, r_def, seed),
         "test_incumbent_vs_defaults": cis(t_inc, t_def, seed),
         # folder/name: held-out layers share file names across accelerators
         "test_per_space": {f"{Path(p).parent.name}/{Path(p).name}": {
@@ -374,6 +386,16 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: i
                       train=summary["train"])
         summary["out"]["settings"] = str(Path(out_dir) / "settings.json")
     return summary
+
+
+def aggregate_note(floor) -> str:
+    """How runs are combined into a setting's score, in words (for the reports)."""
+    how = ("the mean over spaces and seeds of each run's P" if floor is None else
+           f"the mean over spaces and seeds of each run's P raised to {floor:g} where below")
+    return (how + "; change % = 100 (tuned - defaults) / |defaults|, i.e. relative to the "
+            "defaults' distance from random search (P = 0); gap closed % = 100 (tuned - "
+            "defaults) / (1 - defaults), the share of the defaults' distance to the optimum "
+            "(P = 1) that the tuned setting closes")
 
 
 def save_results(out_dir, history: list[dict], summary: dict) -> dict:
@@ -413,5 +435,5 @@ def save_results(out_dir, history: list[dict], summary: dict) -> dict:
     return paths
 
 
-__all__ = ["Dim", "STRATEGIES", "TEST_SEEDS", "VALIDATE_SEEDS", "dims_of", "hpo", "hpo_table",
-           "run_meta", "save_results"]
+__all__ = ["Dim", "STRATEGIES", "TEST_SEEDS", "VALIDATE_SEEDS", "aggregate_note", "dims_of", "hpo",
+           "hpo_table", "run_meta", "save_results"]
