@@ -4,7 +4,8 @@ Two splits:
 - gpu: train on the three shared Kernel Tuner caches ML2Tuner's GPU-cache defaults were
   developed on, test on the three others (so defaults and search start from the same data);
 - vta: train on five ResNet-18 layers of both accelerators (traces/vta-*/), test on conv
-  layers outside ResNet-18 (traces/heldout/vta-*/: ResNet-50, YOLOv3 and AlexNet layers).
+  layers outside ResNet-18 (traces/heldout/vta-*/: 11 ResNet-50, YOLOv3, AlexNet, MobileNet
+  and VGG-16 layers per accelerator).
 `ml2tuner hpo` (the library's `hpo`) searches the settings that act on each kind of space
 (`PARAMS`) with the chosen meta-strategy (default SMAC3 algorithm configuration) on the
 time-axis score, re-evaluates the incumbent against the defaults on 20 fresh seeds per training
