@@ -36,8 +36,8 @@ import time
 
 import numpy as np
 
-from ml2tuner.hpo.evaluate import budget_points, load_space, map_tasks, run_seed
-from ml2tuner.hpo.score import cutoff_time, performance_curve, performance_curve_time
+from ml2tuner.hpo.evaluate import load_space, map_tasks, run_seed
+from ml2tuner.hpo.score import score_runs, score_runs_time
 
 from _data import GPU, GPU_DEV, GPU_HELD_OUT, ROOT, SHARED, provenance, write_result
 
@@ -77,13 +77,9 @@ def run_task(path, peer, budget, seed) -> dict:
     times = np.cumsum(d.profile_time[idx])       # the simulated clock after each evaluation
     worst = float(d.valid_costs_sorted[-1])
     best = float(curve[-1]) if curve.size and np.isfinite(curve[-1]) else worst
-    k = budget_points(d, budget)
-    f = curve[np.minimum(k, curve.size) - 1] if curve.size else np.full(k.size, np.inf)
-    horizon_t = min(budget * d.mean_profile_time, cutoff_time(d))
-    t = np.linspace(horizon_t / 20, horizon_t, 20)
     return {"opt_over_best": d.optimum / best,
-            "score": float(performance_curve(f, d, k).mean()),
-            "score_time": float(performance_curve_time(times, curve, d, t).mean()),
+            "score": score_runs([curve], d, budget=budget).mean,
+            "score_time": score_runs_time([(times, curve)], d, budget=budget).mean,
             "n_invalid": int((~ok).sum()), "n_evaluated": len(idx),
             "sim_seconds": float(times[-1]) if times.size else 0.0, "wall_seconds": wall}
 
