@@ -91,9 +91,19 @@ def format_hpo(d: dict) -> str:
     for c in d["crashes"][:5]:
         lines.append(f"  crash on {c['space']}: {c['error']} with {json.dumps(c['hparams'])}")
     if d.get("out"):
-        lines.append(f"  settings: {d['out']['settings']} (use with --hp-file); results: "
-                     f"{d['out']['csv']}, {d['out']['json']}, {d['out']['png']}")
+        o = {k: _shown(v) for k, v in d["out"].items()}
+        lines.append(f"  settings: {o['settings']} (use with --hp-file); results: "
+                     f"{o['csv']}, {o['json']}, {o['png']}")
     return "\n".join(lines)
+
+
+def _shown(path) -> str:
+    """A path relative to the working directory when it lies inside it (summaries that are
+    saved as benchmark results stay the same from one checkout to another)."""
+    import os
+    p = os.path.abspath(str(path))
+    rel = os.path.relpath(p)
+    return p if rel.startswith("..") else rel
 
 
 def register(sub) -> None:
