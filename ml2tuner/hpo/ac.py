@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import UserError
 from .configspace import canonical, to_configspace, to_hparams
 from .objective import RunObjective
+from .smac_facade import reproducible_facade
 
 STRATEGIES = ("smac", "tpe", "random", "dual_annealing")
 
@@ -175,40 +176,6 @@ def _block_intensifier(scenario, block: int, max_config_calls: int):
     return BlockIntensifier(scenario, max_config_calls=max_config_calls)
 
 
-def _forest(scenario):
-    """The facade's random forest (same settings as `get_model`), predicting in one thread.
-
-    With its default n_jobs=-1 the forest sums each tree's predictions over the instances in
-    whatever order the threads finish; floating-point sums then differ in the last bits from
-    run to run, ties in expected improvement break differently, and two searches with one seed
-    part ways after some dozens of trials."""
-    from smac.model.random_forest import RandomForest
-    return RandomForest(configspace=scenario.configspace, n_trees=10, ratio_features=5 / 6,
-                        min_samples_split=3, min_samples_leaf=3, max_depth=20,
-                        bootstrapping=True, log_y=False,
-                        instance_features=scenario.instance_features, pca_components=4,
-                        seed=scenario.seed, n_jobs=1)
-
-
-def _hash_free_local_search(facade) -> None:
-    """Make SMAC's local search start from its points in an order that does not depend on
-    Python's string hashing.
-
-    SMAC collects the local search's start points in a `set` of configurations, whose hash
-    is the hash of their text; with hash randomisation (PYTHONHASHSEED) the set's order, and
-    with it every later proposal, differed between processes given the same seed. The points
-    are put in the order of their text instead."""
-    ls = getattr(getattr(facade, "_acquisition_maximizer", None), "_local_search", None)
-    if ls is None or not hasattr(ls, "_get_initial_points"):
-        raise RuntimeError("SMAC's local search is not where ml2tuner expects it; the SMAC "
-                           "version is not supported (tested with smac 2.4)")
-    start_points = ls._get_initial_points
-
-    def ordered(*args, **kwargs):
-        return sorted(start_points(*args, **kwargs), key=repr)
-    ls._get_initial_points = ordered
-
-
 def _smac(obj: RunObjective, table, n_spaces, repeats, run_budget, seed, defaults,
           deterministic=False, random_share=SMAC_RANDOM_SHARE):
     from smac import AlgorithmConfigurationFacade as AC
@@ -225,11 +192,9 @@ def _smac(obj: RunObjective, table, n_spaces, repeats, run_budget, seed, default
                       instances=[str(i) for i in range(n_spaces)],
                       instance_features=_instance_features(obj), seed=int(seed),
                       crash_cost=2.0, output_directory=tmp)
-        smac = AC(sc, target_function=lambda config, instance, seed=0: 0.0, overwrite=True,
-                  logging_level=40, model=_forest(sc),
-                  random_design=AC.get_random_design(sc, probability=float(random_share)),
-                  intensifier=_block_intensifier(sc, n_spaces, repeats * n_spaces))
-        _hash_free_local_search(smac)
+        smac = reproducible_facade(
+            sc, random_design=AC.get_random_design(sc, probability=float(random_share)),
+            intensifier=_block_intensifier(sc, n_spaces, repeats * n_spaces))
         batch = max(1, obj.n_jobs if obj.n_jobs > 0 else 2)
         start = obj.n_runs
         from smac.main.exceptions import ConfigurationSpaceExhaustedException

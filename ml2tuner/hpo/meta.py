@@ -182,11 +182,11 @@ def _smac(dims, f, seed, x0, table):
     """SMAC3's AlgorithmConfigurationFacade on a deterministic objective (one instance)."""
     import tempfile
 
-    from smac import AlgorithmConfigurationFacade as AC
     from smac import Scenario
     from smac.runhistory import TrialValue
 
     from .configspace import to_configspace, to_hparams
+    from .smac_facade import reproducible_facade
     with tempfile.TemporaryDirectory(prefix="ml2tuner-smac-") as tmp:
         sc = Scenario(to_configspace(table, seed), deterministic=True, n_trials=10 ** 9,
                       instances=["0"], instance_features={"0": [0.0]}, seed=int(seed),
@@ -197,8 +197,7 @@ def _smac(dims, f, seed, x0, table):
         if x0 is None:
             from smac.initial_design import RandomInitialDesign
             design = RandomInitialDesign(sc, n_configs=1)
-        smac = AC(sc, target_function=lambda config, instance, seed=0: 0.0, overwrite=True,
-                  logging_level=40, initial_design=design)
+        smac = reproducible_facade(sc, initial_design=design)
         from smac.main.exceptions import ConfigurationSpaceExhaustedException
         while True:
             try:
