@@ -230,6 +230,13 @@ def test_hpo_keeps_a_winner_and_writes_its_settings(fake_runs, monkeypatch, tmp_
         d["final_hparams"]["batch_size"]
     text = format_hpo(d)
     assert "kept" in text and "95 % CI" in text
+    # every held-out run is kept, so that several searches' results can be pooled
+    runs = d["test_runs"]
+    assert np.array(runs["final"]["time"]).shape == (1, 20)
+    assert np.mean(runs["final"]["time"]) == pytest.approx(d["test_scores"]["final"]["time"])
+    assert np.mean(runs["defaults"]["time"]) == pytest.approx(
+        d["test_scores"]["defaults"]["time"])
+    assert "test_runs" in json.loads((tmp_path / "hpo.json").read_text())
 
 
 def test_hpo_reports_crashes(fake_runs, monkeypatch, tmp_path):

@@ -263,6 +263,11 @@ def _nanmean(m) -> float | None:
     return None if np.isnan(m).all() else float(np.nanmean(m))
 
 
+def _run_lists(m) -> list[list[float | None]]:
+    """A (spaces x seeds) score matrix as JSON lists, a crashed run (nan) as None."""
+    return [[None if np.isnan(x) else float(x) for x in row] for row in np.asarray(m, float)]
+
+
 def _axes(obj, hp, seeds, floor=None) -> dict:
     """Scores (spaces x seeds) of `hp` on every axis, each run's raised to `floor` (None: raw),
     from the objective's cache."""
@@ -372,6 +377,11 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: i
         "test_final_vs_defaults_raw": cis(r_fin, r_def, seed),
         "test_incumbent_vs_defaults": cis(t_inc, t_def, seed),
         # folder/name: held-out layers share file names across accelerators
+        # every held-out run's score (spaces x seeds), so that results of several searches
+        # can be pooled into one bootstrap (e.g. one setting per kind of layer)
+        "test_runs": {name: {ax: _run_lists(m) for ax, m in mats.items()} for name, mats in (
+            ("final", t_fin), ("defaults", t_def), ("final_raw", r_fin),
+            ("defaults_raw", r_def))},
         "test_per_space": {f"{Path(p).parent.name}/{Path(p).name}": {
             "incumbent": _nanmean(t_inc[axis][i]), "defaults": float(t_def[axis][i].mean())}
             for i, p in enumerate(test.paths)},
