@@ -15,8 +15,10 @@ every candidate builds and runs.
 
 Reported: best latency vs trials (curves, PNG), best latency at half and at the full budget
 (geometric mean over tasks and seeds of ml2/xgb and random/xgb, paired by task and seed), trials
-each tuner needs to reach the XGB model's final latency (median over seeds of XGB's best at the
-full budget, the lower median for an even count), and tuning wall time split into build, run, cost-model and other (search) time.
+each tuner needs to reach the XGB model's latency at the full budget (median over seeds of XGB's
+best, the lower median for an even count; also at half the budget, counting the first half
+only, when that is >= 32 trials), tuning wall time split into build, run, cost-model and other
+(search) time, and how far ml2 trusted its fixed tile prior, P and A at the end of each run.
 Transfer across tasks of the same model: per seed, a bundle trained with `ml2tuner train`'s TVM
 path on the ml2 trace of the model's first conv task warm-starts ML2CostModel on its second conv
 task
@@ -37,7 +39,7 @@ Target (checked, exit 1 on a miss): ml2's geometric-mean best latency at the ful
 (ratio <= 1.0) and ml2 reaches xgb's final latency in >= 1.2x fewer trials on most tasks.
 
     PYTHONPATH=. python benchmarks/tvm_cost_model.py [--budget 64] [--seeds 0,1,2] [--convs 2]
-                                                     [--max-minutes M] [--quick]
+                                                     [--tuners ml2,xgb] [--max-minutes M] [--quick]
 Writes benchmarks/results/tvm_cost_model{_quick}.{txt,json,png} and {stem}.runs.jsonl.
 """
 import argparse

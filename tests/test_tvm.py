@@ -403,3 +403,31 @@ def test_v_judges_candidates_only_after_enough_failures():
     assert m2.v_active and (~bad).sum() >= 8
     out = m2.select(pool, lambda idx: np.zeros((len(idx), HIDDEN_WIDTH)), 8)
     assert out["n_rejected"] >= 12 and (pool[out["picked"], 2] < 7).all()
+
+
+@needs_tvm
+def test_trust_is_earned_by_ranking_unseen_batches():
+    """The prior starts trusted (0.3) and P at 0; each batch first scores the predictors on it
+    (before fitting), so a wrong prior loses its say and an informative P gains it."""
+    from ml2tuner.tvm.cost_model import ML2Models
+    from ml2tuner.tvm.features import HIDDEN_WIDTH, PRIOR_COLUMN, VISIBLE_WIDTH
+    rng = np.random.default_rng(0)
+
+    def batch(n=8):
+        vis = rng.uniform(1, 9, size=(n, VISIBLE_WIDTH))
+        cost = 1e-4 * np.exp(0.3 * vis[:, 20])           # column 20 decides (P can learn it)
+        vis[:, PRIOR_COLUMN] = -np.log(cost)             # the prior is exactly wrong
+        return vis, np.zeros((n, HIDDEN_WIDTH)), np.ones(n, dtype=bool), cost
+
+    m = ML2Models(seed=0)
+    assert m.trust("prior") == pytest.approx(0.3) and m.trust("P") == 0.0
+    for _ in range(6):
+        m.add("g", *batch())
+        m.fit()
+    assert m.evidence["prior"] == [pytest.approx(-48.0), 48]
+    assert m.evidence["P"][1] == 40                      # P was fitted from the first batch on
+    assert m.trust("prior") == 0.0 and m.trust("P") > 0.4
+    # the pick follows P, not the (distrusted) prior: lower column 20 = faster
+    vis, hid, _, cost = batch(32)
+    picked = m.select(vis, lambda idx: hid[idx], 8)["picked"]
+    assert np.median(cost[picked]) < np.median(cost)

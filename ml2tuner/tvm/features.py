@@ -25,15 +25,19 @@ outermost first, so the longest tile decisions of a trace are the spatial loops:
     agg.n_tiles         number of tile decisions
     agg.last_inner      log2 innermost factor of the last spatial loop with extent > 1 (the
                         contiguous axis, which MetaSchedule vectorises)
-    agg.prior           agg.spatial_outer - agg.last_inner: a task-independent guess of log2
-                        cost (lower is better) used before the models have evidence (below)
+    agg.prior           |agg.last_inner - 3| + 0.5 |agg.spatial_outer - 1|: a task-independent
+                        guess of log2 cost (lower is better), used while the models have no
+                        evidence (below)
     tile{k}.inner / .inner2 / .outer  the same per tile decision (first MAX_TILES of them)
 
-The prior says: few outermost spatial iterations (on 2 cores, large fused parallel extents only
-add overhead) and a wide innermost vector on the contiguous axis. Measured on 12 recorded
-MetaSchedule traces (128^3 matmul, a dense layer, two ResNet 3x3 convs, 64 trials each), its
-Spearman rank correlation with latency was 0.12 to 0.44 per task with no fitting, while P fitted on
-the first 16 rows of a trace ranked the other traces at -0.07 to 0.18 on the convs.
+The prior says: an innermost vector of about 8 floats on the contiguous axis, and few outermost
+spatial iterations (on 2 cores, large fused parallel extents only add overhead). In 12 recorded
+MetaSchedule traces on this machine's llvm target (128^3 matmul, a dense layer, two ResNet 3x3
+convs, 64 trials each) the median latency was lowest for innermost factors of 4 to 16 and much
+higher for 1-2 and for 32-64 (a linear "wider is better" prior steered the search into 64-wide
+vectors), and lowest for outermost products of 1 to 4. Its Spearman rank correlation with
+latency was 0.16 to 0.51 per task with no fitting, while P fitted on the first 16 rows of a
+trace ranked the other traces at -0.07 to 0.18 on the convs.
 
 `visible_matrix` lays them out as a fixed-length vector `[n_decisions, sketch, agg..., tile...,
 v0, v1, ...]` (v = the decisions' values in trace order), padded with NaN (XGBoost's "missing")
@@ -146,7 +150,7 @@ def derived_features(items) -> list[float]:
     last_inner = wide[-1][-1] if wide else np.nan
     agg = [s_inner, s_reg, s_outer, sum(t[:2].sum() for t in spatial),
            r_inner, s_reg + r_inner, float(cats[0]) if cats else np.nan, float(len(tiles)),
-           last_inner, s_outer - last_inner]
+           last_inner, abs(last_inner - 3.0) + 0.5 * abs(s_outer - 1.0)]
     per = np.full(MAX_TILES * len(PER_TILE), np.nan)
     for k, t in enumerate(tiles[:MAX_TILES]):
         per[k * 3:k * 3 + 3] = [t[-1], t[-2:].sum(), t[0]]
