@@ -15,8 +15,10 @@ every candidate builds and runs.
 
 Reported: best latency vs trials (curves, PNG), best latency at half and at the full budget
 (geometric mean over tasks and seeds of ml2/xgb and random/xgb, paired by task and seed), trials
-each tuner needs to reach the XGB model's final latency (median over seeds of XGB's best at the
-full budget, the lower median for an even count), and tuning wall time split into build, run, cost-model and other (search) time.
+each tuner needs to reach the XGB model's latency at the full budget (median over seeds of XGB's
+best, the lower median for an even count; also at half the budget, counting the first half
+only, when that is >= 32 trials), tuning wall time split into build, run, cost-model and other
+(search) time, and how far ml2 trusted its fixed tile prior, P and A at the end of each run.
 Transfer across tasks of the same model: per seed, a bundle trained with `ml2tuner train`'s TVM
 path on the ml2 trace of the model's first conv task warm-starts ML2CostModel on its second conv
 task
@@ -37,7 +39,7 @@ Target (checked, exit 1 on a miss): ml2's geometric-mean best latency at the ful
 (ratio <= 1.0) and ml2 reaches xgb's final latency in >= 1.2x fewer trials on most tasks.
 
     PYTHONPATH=. python benchmarks/tvm_cost_model.py [--budget 64] [--seeds 0,1,2] [--convs 2]
-                                                     [--max-minutes M] [--quick]
+                                                     [--tuners ml2,xgb] [--max-minutes M] [--quick]
 Writes benchmarks/results/tvm_cost_model{_quick}.{txt,json,png} and {stem}.runs.jsonl.
 """
 import argparse
@@ -102,13 +104,14 @@ def feature_check(traces_by_task, sizes=(16, 32)):
     features and without them (their columns set to missing: the positional decisions only).
     P is fitted on the first n valid rows of one ml2 trace and scored by Spearman's rank
     correlation of its prediction with the measured latency on every other trace of the task;
-    {task: {n: {"tile-derived": mean, "positional": mean, "pairs": k}}}."""
+    The fixed tile prior (`agg.prior`, no fitting) is scored on the same traces.
+    {task: {n: {"tile-derived": mean, "positional": mean, "prior": mean, "pairs": k}}}."""
     import numpy as np
     from scipy.stats import spearmanr
 
     from ml2tuner.traces import iter_records
     from ml2tuner.tvm.cost_model import make_models
-    from ml2tuner.tvm.features import AGGREGATES, MAX_TILES, PER_TILE
+    from ml2tuner.tvm.features import AGGREGATES, MAX_TILES, PER_TILE, PRIOR_COLUMN
     from ml2tuner.tvm.trace_training import visible_from_config
     derived = slice(2, 2 + len(AGGREGATES) + MAX_TILES * len(PER_TILE))
     out = {}
@@ -140,8 +143,10 @@ def feature_check(traces_by_task, sizes=(16, 32)):
                                 Xt[:, derived] = np.nan
                             rho = spearmanr(m.predict_log(Xt), ct).correlation
                             res[name].append(0.0 if not np.isfinite(rho) else float(rho))
+            prior = [spearmanr(Xt[:, PRIOR_COLUMN], ct).correlation for Xt, ct in data]
             if res["positional"]:
                 out[task][n] = {k: float(np.mean(v)) for k, v in res.items()}
+                out[task][n]["prior"] = float(np.nanmean(prior))
                 out[task][n]["pairs"] = len(res["positional"])
     return out
 
@@ -231,6 +236,7 @@ def main(argv=None):
             if r.get("budget") == budget and r.get("population") == a.population and \
                     str(r.get("commit", "")).startswith(setting["commit"]):
                 done[(r["task"], r["tuner"], r["seed"])] = r
+    import numpy as np
     lines, runs = [], []
     t_start = time.perf_counter()
 
@@ -267,7 +273,8 @@ def main(argv=None):
         row = {"task": name, "tuner": label, "seed": seed, "best_s": r["best_latency_s"],
                "curve": r["curve"], "failures": r["trials"] - r["n_ok"], "trials": r["trials"],
                "tune_s": r["tune_s"], "time_split": r["time_split"],
-               "trace": str(trace) if trace else None, "load": os.getloadavg()[0], **setting}
+               "trace": str(trace) if trace else None, "load": os.getloadavg()[0],
+               "trust": r.get("trust"), **setting}
         with log_path.open("a") as f:
             f.write(json.dumps(row) + "\n")
         out(fmt_row(row))
@@ -343,30 +350,55 @@ def main(argv=None):
     summary["ml2_vs_xgb_per_task"] = per_task
     out("  ml2/xgb per task at the full budget: " + "; ".join(
         f"{t.split('/')[-1][:24]} {v:.3f}x" for t, v in per_task.items()))
-    out()
-    out(f"trials to reach xgb's final latency (median over seeds of xgb's best at {budget}); "
-        "median over seeds, '-' = not reached:")
-    wins, ratios = 0, []
-    for task in names_done:
-        ss = gseeds[task]
-        target = statistics.median_low(pick(task, "xgb", s)["best_s"] for s in ss)
-        per = {t: [trials_to_reach(pick(task, t, s)["curve"], target) for s in ss]
-               for t in tuners}
-        med = {t: median_trials(v) for t, v in per.items()}
-        ratio = (med["xgb"] / med["ml2"]) if med["ml2"] and med["xgb"] else (
-            math.inf if med["ml2"] and not med["xgb"] else None)
-        win = ratio is not None and ratio >= 1.2
-        wins += win
-        if ratio is not None and math.isfinite(ratio):
-            ratios.append(ratio)
-        summary["trials_to_xgb_final"][task] = {"target_s": target, "per_seed": per,
-                                                "median": med, "xgb_over_ml2": ratio}
-        fmt = {t: ("-" if m is None else f"{m:g}") for t, m in med.items()}
-        out(f"  {task[:40]:40s} target {target * 1e6:8.1f} us  "
-            + "  ".join(f"{t} {fmt[t]:>4s}" for t in tuners)
-            + f"  xgb/ml2 {'-' if ratio is None else f'{ratio:.2f}x'}")
+    def trials_to_xgb(n):
+        """Per task: trials each tuner needs to reach xgb's latency at n trials (median over
+        seeds of xgb's best at n), counting the first n trials only."""
+        out()
+        out(f"trials to reach xgb's latency at {n} trials (median over seeds of xgb's best at "
+            f"{n}); median over seeds, '-' = not reached within {n}:")
+        wins, ratios, per_task = 0, [], {}
+        for task in names_done:
+            ss = gseeds[task]
+            target = statistics.median_low(best_at(pick(task, "xgb", s), n) for s in ss)
+            per = {t: [trials_to_reach(pick(task, t, s)["curve"][:n], target) for s in ss]
+                   for t in tuners}
+            med = {t: median_trials(v) for t, v in per.items()}
+            ratio = (med["xgb"] / med["ml2"]) if med["ml2"] and med["xgb"] else (
+                math.inf if med["ml2"] and not med["xgb"] else None)
+            win = ratio is not None and ratio >= 1.2
+            wins += win
+            if ratio is not None and math.isfinite(ratio):
+                ratios.append(ratio)
+            per_task[task] = {"target_s": target, "per_seed": per, "median": med,
+                              "xgb_over_ml2": ratio}
+            fmt = {t: ("-" if m is None else f"{m:g}") for t, m in med.items()}
+            out(f"  {task[:40]:40s} target {target * 1e6:8.1f} us  "
+                + "  ".join(f"{t} {fmt[t]:>4s}" for t in tuners)
+                + f"  xgb/ml2 {'-' if ratio is None else f'{ratio:.2f}x'}"
+                + "  per seed ml2 " + ",".join("-" if x is None else str(x) for x in per["ml2"])
+                + " xgb " + ",".join("-" if x is None else str(x) for x in per["xgb"]))
+        return wins, ratios, per_task
+
+    if half >= 32:
+        w_half, r_half, p_half = trials_to_xgb(half)
+        summary[f"trials_to_xgb_at_{half}"] = {"per_task": p_half, "tasks_with_1.2x_fewer": w_half,
+                                               "ratio_geomean": geomean(r_half)}
+    wins, ratios, summary["trials_to_xgb_final"] = trials_to_xgb(budget)
     summary["tasks_with_1.2x_fewer_trials"] = wins
     summary["trials_ratio_geomean"] = geomean(ratios)
+    trusts = {}
+    for task in names_done:
+        ts = [r["trust"] for r in runs if r["task"] == task and r["tuner"] == "ml2"
+              and r.get("trust") and r["seed"] in gseeds[task]]
+        if ts:
+            trusts[task] = {k: float(np.mean([t[k] for t in ts])) for k in ts[0]}
+    if trusts:
+        summary["ml2_trust_at_end"] = trusts
+        out()
+        out("ml2's trust in each predictor at the end of its runs (prequential Spearman with the "
+            "measured speed, shrunk; mean over seeds): prior / P / A")
+        for task, t in trusts.items():
+            out(f"  {task[:40]:40s} {t['prior']:.2f} / {t['P']:.2f} / {t['A']:.2f}")
     out()
     out("tuning wall time split (sum over the complete groups), and ratio of tune time to xgb's:")
     in_groups = [r for r in runs if (r["task"], r["seed"]) in set(groups)]
@@ -416,10 +448,12 @@ def main(argv=None):
         out()
         out("P's rank correlation (Spearman) with the measured latency on the other seeds' ml2 "
             "traces of the task, P fitted on the first n rows of one trace; with the "
-            "tile-derived visible features / positional decisions only:")
+            "tile-derived visible features / positional decisions only; and the fixed tile "
+            "prior's on every trace (no fitting):")
         for t, per in fc.items():
             out(f"  {t[:40]:40s} " + "; ".join(
-                f"n={n}: {v['tile-derived']:.3f} / {v['positional']:.3f}" for n, v in per.items()))
+                f"n={n}: {v['tile-derived']:.3f} / {v['positional']:.3f}" for n, v in per.items())
+                + f"; prior {next(iter(per.values()))['prior']:.3f}")
 
     ok_latency = (summary["ratios"].get(f"ml2_vs_xgb_at_{budget}") or 9) <= 1.0
     ok_trials = wins > len(names_done) / 2

@@ -71,11 +71,13 @@ def test_tvm_cost_model_selects_with_the_shared_step():
         asked.append(np.asarray(idx).tolist())
         return pool_hid[idx]
 
+    state = m.rng.bit_generator.state
     out = m.select(pool_vis, hidden_fn, 4)
     pv = m.p_valid(pool_vis)
     ok = screen_by_validity(pv, m.v_threshold, 4)
     assert asked == [ok.tolist()]                      # hidden features of V's survivors only
-    a = m._tput("A", np.hstack([pool_vis[ok], pool_hid[ok]]))
-    assert out["picked"].tolist() == rank_best_first(ok.tolist(), a)[:4]
+    m.rng.bit_generator.state = state                  # the same draw: the blend of prior, P, A
+    score = m.blend(m._speed_parts(pool_vis[ok], pool_hid[ok]))
+    assert out["picked"].tolist() == rank_best_first(ok.tolist(), score)[:4]
     assert out["n_rejected"] == int((pv < m.v_threshold).sum())
     assert 0 < out["n_rejected"] < 8 and m.models["A"] is not None   # V screens; A ranks

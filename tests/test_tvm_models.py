@@ -41,6 +41,23 @@ def test_tvm_tune_model_bad_input(argv, words, capsys):
     assert code == 2 and words in err and "Traceback" not in err and len(err.splitlines()) == 1
 
 
+def test_tile_prior_prefers_8_wide_vectors_and_few_outer_iterations():
+    from ml2tuner.tvm.features import AGGREGATES, PRIOR_COLUMN
+    from ml2tuner.tvm.trace_training import visible_from_config
+
+    assert PRIOR_COLUMN == 2 + AGGREGATES.index("prior")
+
+    def agg(*tiles):
+        cfg = {f"d{i}.tile.{j}": f for i, t in enumerate(tiles) for j, f in enumerate(t)}
+        row = visible_from_config({**cfg, "sketch": 1})
+        return row[2 + AGGREGATES.index("last_inner")], row[PRIOR_COLUMN]
+    # two spatial loops (4 factors) and a reduction (2): the last spatial loop is the vector axis
+    assert agg([4, 1, 1, 2], [1, 2, 1, 64], [32, 4]) == (6, 3 + 0.5 * 1)     # 64 wide: too wide
+    assert agg([2, 1, 4, 2], [1, 2, 4, 8], [32, 4]) == (3, 0)                # 8 wide, outer 2
+    assert agg([1, 2, 4, 2], [1, 1, 1, 1], [32, 4]) == (1, 2 + 0.5)          # extent-1 loop skipped
+    assert np.isnan(agg([64, 2], [4, 4])[1])                                   # no spatial loop
+
+
 def test_visible_vector_rebuilt_from_a_config():
     from ml2tuner.tvm.features import AGGREGATES, MAX_TILES, PER_TILE, VISIBLE_WIDTH
     from ml2tuner.tvm.trace_training import visible_from_config
@@ -52,9 +69,10 @@ def test_visible_vector_rebuilt_from_a_config():
     agg = dict(zip(AGGREGATES, row[2:2 + len(AGGREGATES)]))
     # log2: innermost spatial 8 -> 3; two innermost 4*8 -> 5; outermost 2 -> 1; two outermost
     # 2*1 -> 1; innermost reduction 4 -> 2; compute tile 5 + 2
+    # last spatial loop's innermost 8 -> 3; prior |3 - 3| + 0.5 |1 - 1|
     assert agg == {"spatial_inner": 3, "spatial_reg": 5, "spatial_outer": 1,
                    "spatial_outer2": 1, "reduce_inner": 2, "compute_tile": 7, "unroll": 64,
-                   "n_tiles": 2}
+                   "n_tiles": 2, "last_inner": 3, "prior": 0}
     tiles = row[2 + len(AGGREGATES):2 + len(AGGREGATES) + MAX_TILES * len(PER_TILE)]
     assert tiles[:6].tolist() == [3, 5, 1, 2, 6, 4] and np.isnan(tiles[6:]).all()
     flat = row[2 + len(AGGREGATES) + MAX_TILES * len(PER_TILE):]
@@ -218,11 +236,18 @@ def test_va_proposal_scores_every_candidate_by_a():
     ctx, train_c, train_r, _, _ = _synthetic(96, seed_base=1)
     _, test_c, _, test_tput, test_ok = _synthetic(48, seed_base=30_001)
     cm = ML2CostModel(seed=0)
-    cm.update(ctx, train_c, train_r)
+    for i in range(0, 96, 8):
+        cm.update(ctx, train_c[i:i + 8], train_r[i:i + 8])
+    state = cm.core.rng.bit_generator.state
     va = cm.proposal_model("va").predict(ctx, test_c)
     detail = cm.last
     assert len(detail["shortlist"]) == 48 and np.isfinite(detail["a"]).all()
+    # the score: V's gate times exp of the blend of prior, P and A (the same random draw)
+    from ml2tuner.tvm.features import hidden_matrix, visible_matrix
+    cm.core.rng.bit_generator.state = state
+    vis = visible_matrix(test_c)
+    blend = cm.core.blend(cm.core._speed_parts(vis, hidden_matrix(ctx, test_c)))
     assert np.allclose(va, np.where(detail["p_valid"] >= 0.5, detail["p_valid"],
-                                    1e-3 * detail["p_valid"]) * detail["a"] + 1e-12)
+                                    1e-3 * detail["p_valid"]) * np.exp(blend) + 1e-12)
     v = test_ok
     assert _spearman(va[v], test_tput[v]) > 0.3 and va[~v].mean() < va[v].mean()

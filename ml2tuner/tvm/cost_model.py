@@ -9,18 +9,26 @@ The models are the project's own surrogates (`ml2tuner.surrogates`):
 
 Relative cost of a valid measurement = its cost / the best cost of its task (>= 1, so P and A
 fit positive costs as they do on accelerator traces; tasks of different sizes share a model).
-The score of a candidate is best cost / predicted cost = exp(-predict_log), in (0, ~1], the
-normalised throughput that MetaSchedule's XGBModel regresses. Visible features are the trace
-decisions; hidden ones are pooled PerStoreFeature of the scheduled TensorIR (see features.py).
+Visible features are the trace decisions and numbers derived from the tile sizes; hidden ones are
+pooled PerStoreFeature of the scheduled TensorIR (see features.py).
 
-predict() (mode "cascade", used when the search strategy is MetaSchedule's own): P scores every
-candidate; the `shortlist` best by P(valid)·P are re-scored by A (only they pay for hidden-
+Ranking (`ML2Models.blend`): with a few dozen measurements P and A are often blind (on the ResNet
+convs their rank correlation with latency was about 0 after 16 and 32 trials), so they are not
+trusted blindly. Every predictor (the fixed tile prior `agg.prior`, P, A) is scored
+prequentially: before each batch is fitted, the Spearman correlation of its prediction with the
+batch's measured speed is recorded. Its trust is that evidence shrunk towards 0.3 (the prior,
+its offline figure) or 0 (P, A) with a weight of 16 rows. A candidate's score is exp of a
+Thompson-style draw: sum of trust · z-score of each prediction plus Gaussian noise for the
+variance they leave unexplained. So the first batch is the prior plus noise, and P and A take
+over on a task once they have ranked unseen candidates well, not merely once they are fitted.
+
+predict() (mode "cascade", used when the search strategy is MetaSchedule's own): the blend of
+prior and P scores every candidate; the `shortlist` best by P(valid)·P are re-scored by A (only they pay for hidden-
 feature extraction) and keep their lead over the rest; candidates with P(valid) < v_threshold
 are pushed to the bottom (score · 1e-3), not removed, so the evolutionary search can still fall
 back on them. V only judges single candidates once it has seen `v_min_failures` failures (see
 ML2Models.v_active); before that it neither gates nor drops anything.
-Before `warmup` valid measurements exist the score is uniform random (times 1e-3
-where V predicts a failure), like XGBModel's warm-up. MetaSchedule clips scores at 0.
+P and A are fitted from `warmup` valid measurements on. MetaSchedule clips scores at 0.
 With `search.ML2SearchStrategy` the evolution is steered by `proposal_model()` (V·P only) and
 the (alpha+1)·N -> V -> A selection happens in `ML2Models.select`.
 
@@ -52,8 +60,8 @@ from ..measure import Status
 from ..selection import ml2_step
 from ._env import require_tvm
 from .callback import all_builds_timed_out, classify, warn_build_timeouts
-from .features import (HIDDEN_WIDTH, VISIBLE_WIDTH, hidden_matrix, hidden_names, visible_matrix,
-                       visible_names)
+from .features import (HIDDEN_WIDTH, PRIOR_COLUMN, VISIBLE_WIDTH, hidden_matrix, hidden_names,
+                       visible_matrix, visible_names)
 
 require_tvm()
 from tvm.ir.utils import derived_object  # noqa: E402
@@ -61,7 +69,7 @@ from tvm.s_tir.meta_schedule.cost_model import PyCostModel  # noqa: E402
 from tvm.s_tir.meta_schedule.utils import shash2hex  # noqa: E402
 
 FORMAT = "ml2tuner.tvm.ML2CostModel"
-FORMAT_VERSION = 3               # 3: visible features with tile-derived columns (108 wide)
+FORMAT_VERSION = 4               # 4: agg.last_inner and agg.prior among the visible features
 STATE_KEY = "tvm_cost_model"      # the manifest entry holding this cost model's own state
 
 
@@ -87,8 +95,13 @@ class ML2Models:
 
     def __init__(self, *, seed: int = 0, shortlist: int | None = 32, v_threshold: float = 0.5,
                  warmup: int = 8, n_jobs: int = 1, model_factory=make_models,
-                 v_min_failures: int = 3):
+                 v_min_failures: int = 3, prior_rho: float = 0.3, prior_rows: int = 16):
         self.seed, self.shortlist, self.v_threshold = seed, shortlist, v_threshold
+        self.prior_rho, self.prior_rows = float(prior_rho), int(prior_rows)
+        # prequential evidence per predictor: [sum of n·rho, sum of n] over measured batches,
+        # rho = Spearman between its prediction (made before the batch was fitted) and the
+        # measured speed of the batch's valid candidates
+        self.evidence = {k: [0.0, 0] for k in ("prior", "P", "A")}
         self.warmup, self.n_jobs = warmup, n_jobs
         self.v_min_failures = int(v_min_failures)
         self.model_factory = model_factory
@@ -104,6 +117,7 @@ class ML2Models:
 
     # ----- data ---------------------------------------------------------------------------
     def add(self, group: str, vis, hid, valid, cost) -> None:
+        self._record_evidence(vis, hid, valid, cost)
         if group not in self.groups:
             self.groups.append(group)
         g = self.groups.index(group)
@@ -113,6 +127,59 @@ class ML2Models:
         self.valid = np.concatenate([self.valid, np.asarray(valid, dtype=bool)])
         self.cost = np.concatenate([self.cost, np.asarray(cost, dtype=np.float64)])
         self.group = np.concatenate([self.group, np.full(n, g, dtype=np.int64)])
+
+    def _record_evidence(self, vis, hid, valid, cost) -> None:
+        """How well the prior, P and A ranked a new batch before it is added to their data."""
+        n = len(valid)
+        vis = np.asarray(vis, dtype=np.float64).reshape(n, -1)
+        cost = np.asarray(cost, dtype=np.float64)
+        m = np.asarray(valid, dtype=bool) & np.isfinite(cost)
+        if m.sum() < 3:
+            return
+        speed = -np.log(cost[m])
+        preds = {"prior": -vis[m, PRIOR_COLUMN]}
+        if self.models["P"] is not None:
+            preds["P"] = -self.models["P"].predict_log(vis[m])
+        if self.models["A"] is not None:
+            h = np.asarray(hid, dtype=np.float64).reshape(n, -1)[m]
+            preds["A"] = -self.models["A"].predict_log(np.hstack([vis[m], h]))
+        for k, s in preds.items():
+            rho = _spearman(s, speed)
+            if rho is not None:
+                self.evidence[k][0] += float(rho) * int(m.sum())
+                self.evidence[k][1] += int(m.sum())
+
+    def trust(self, name: str) -> float:
+        """Estimated rank correlation of a predictor with the measured speed, >= 0: the
+        prequential evidence, shrunk towards `prior_rho` (the prior) or 0 (P, A: a model is
+        not trusted before it has ranked unseen measurements) with a weight of `prior_rows`."""
+        s, n = self.evidence[name]
+        r0 = self.prior_rho if name == "prior" else 0.0
+        return max(0.0, (self.prior_rows * r0 + s) / (self.prior_rows + n))
+
+    def blend(self, parts: dict) -> np.ndarray:
+        """Thompson-style draw of each candidate's standardised speed: sum over predictors of
+        trust · z-score of its prediction, plus Gaussian noise for the variance they leave
+        unexplained (sqrt(1 - sum trust^2), at least sqrt(0.1)). With no trusted predictor
+        this is a random order; as evidence grows the trusted predictors take over."""
+        n = len(next(iter(parts.values())))
+        z = np.zeros(n)
+        explained = 0.0
+        for k, s in parts.items():
+            w = self.trust(k)
+            z += w * _zscore(s)
+            explained += w * w
+        return z + np.sqrt(max(0.1, 1.0 - explained)) * self.rng.standard_normal(n)
+
+    def _speed_parts(self, vis, hid=None) -> dict:
+        """Higher-is-better predictions of the prior, P (if trained) and A (if trained and the
+        hidden features are given)."""
+        parts = {"prior": -vis[:, PRIOR_COLUMN]}
+        if self.models["P"] is not None:
+            parts["P"] = -self.models["P"].predict_log(vis)
+        if hid is not None and self.models["A"] is not None:
+            parts["A"] = -self.models["A"].predict_log(np.hstack([vis, hid]))
+        return parts
 
     def relative_cost(self) -> np.ndarray:
         """cost / best cost of its group for valid rows (>= 1); NaN for invalid rows."""
@@ -177,24 +244,23 @@ class ML2Models:
         mode "cascade": V·P, then A on the shortlist; "vp": V·P only (no hidden features);
         "va": V·A on every candidate (hidden features for all; V·P until A is trained)."""
         n = len(vis)
+        if mode not in ("cascade", "vp", "va"):
+            raise ValueError(f"unknown scoring mode {mode!r}")
         pv = self.p_valid(vis)
         out = {"p_valid": pv, "p": None, "a": None, "shortlist": np.empty(0, dtype=np.int64)}
-        if self.models["P"] is None:
-            base = self.rng.uniform(size=n)
-            out["score"] = base * np.where((pv >= self.v_threshold) | (not self.v_active), 1.0,
-                                           1e-3) + 1e-12
-            return out
-        p = self._tput("P", vis)
-        out["p"] = p
         gate = self._gate(pv)
-        final = gate * p
-        k = n if self.shortlist is None else min(n, int(self.shortlist))
+        hid = None
         if mode == "va" and self.models["A"] is not None:
             idx = np.arange(n)
             hid = np.asarray(hidden_fn(idx), dtype=np.float64).reshape(n, -1)
-            a = self._tput("A", np.hstack([vis, hid]))
-            out["a"], out["shortlist"] = a, idx
-            final = gate * a
+            out["a"], out["shortlist"] = self._tput("A", np.hstack([vis, hid])), idx
+        if self.models["P"] is not None:
+            out["p"] = self._tput("P", vis)
+        # the prior, P and (mode "va") A, weighted by how well each has ranked measured batches
+        final = gate * np.exp(self.blend(self._speed_parts(vis, hid)))
+        k = n if self.shortlist is None else min(n, int(self.shortlist))
+        if mode == "va":
+            pass
         elif mode == "cascade" and self.models["A"] is not None and k > 0:
             top = np.argsort(-final, kind="stable")[:k]
             hid = np.asarray(hidden_fn(top), dtype=np.float64).reshape(len(top), -1)
@@ -211,31 +277,27 @@ class ML2Models:
                 if hi > 0:
                     final = final * (0.999 * lo / hi if lo > 0 else 1e-6 / hi)
             final[top] = short
-        elif mode not in ("cascade", "vp", "va"):
-            raise ValueError(f"unknown scoring mode {mode!r}")
         out["score"] = final + 1e-12
         return out
 
     def select(self, vis: np.ndarray, hidden_fn, n: int) -> dict:
         """The ML2 step (`ml2tuner.selection.ml2_step`, as ML2Tuner takes it) on a proposal
         pool of (alpha+1)·N candidates: drop those V predicts invalid (unless fewer than n
-        would remain: then the likeliest valid ones fill up), rank the rest by A (P before A is
-        trained, random before P is) and take n. Hidden features are computed for V's
+        would remain: then the likeliest valid ones fill up), rank the rest by the blend of the
+        prior, P and A (those trained; see the module doc) and take n. Hidden features are computed for V's
         survivors only. Returns {"picked", "p_valid", "a", "n_rejected"}."""
         m = len(vis)
         n = min(int(n), m)
         pv = self.p_valid(vis)
         a = np.full(m, np.nan)
 
-        def score(cand: list) -> np.ndarray | None:
+        def score(cand: list) -> np.ndarray:
             ok = np.asarray(cand, dtype=np.int64)
+            hid = None
             if self.models["A"] is not None:
                 hid = np.asarray(hidden_fn(ok), dtype=np.float64).reshape(len(ok), -1)
                 a[ok] = self._tput("A", np.hstack([vis[ok], hid]))
-                return a[ok]
-            if self.models["P"] is not None:
-                return self._tput("P", vis[ok])
-            return None
+            return self.blend(self._speed_parts(vis[ok], hid))
 
         step = ml2_step(range(m), n, p_valid=lambda _pool: pv, v_threshold=self.v_threshold,
                         v_active=self.v_active, score=score, rng=self.rng)
@@ -245,7 +307,8 @@ class ML2Models:
     # ----- persistence ---------------------------------------------------------------------
     def params(self) -> dict:
         return {"seed": self.seed, "shortlist": self.shortlist, "v_threshold": self.v_threshold,
-                "warmup": self.warmup, "n_jobs": self.n_jobs, "v_min_failures": self.v_min_failures}
+                "warmup": self.warmup, "n_jobs": self.n_jobs, "v_min_failures": self.v_min_failures,
+                "prior_rho": self.prior_rho, "prior_rows": self.prior_rows}
 
     def _state(self) -> dict:
         return {"format": FORMAT, "version": FORMAT_VERSION, "params": self.params(),
@@ -343,6 +406,24 @@ class ML2Models:
                 or b.descriptor_names:
             raise UserError(f"{d}: the bundle's features are not this ml2tuner's TVM features")
         self.models = {"V": b.v, "P": b.p, "A": b.a}
+
+
+def _zscore(x) -> np.ndarray:
+    x = np.nan_to_num(np.asarray(x, dtype=np.float64), nan=np.nan, posinf=np.nan, neginf=np.nan)
+    if len(x) == 0 or np.all(np.isnan(x)):
+        return np.zeros(len(x))
+    x = np.where(np.isnan(x), np.nanmean(x), x)
+    sd = x.std()
+    return (x - x.mean()) / sd if sd > 0 else np.zeros(len(x))
+
+
+def _spearman(a, b) -> float | None:
+    from scipy.stats import spearmanr
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
+        return None
+    return float(spearmanr(a[ok], b[ok]).correlation)
 
 
 def _sha256(path) -> str:

@@ -161,6 +161,8 @@ def tvm_tune(workload_spec, trials: int, seed: int = 0, trace_path=None,
     if use_ml2tuner:
         out["selection"] = selection
         out["cost_model_timing"] = dict(model.timing)
+        # how far the prior, P and A were trusted at the end (prequential rank correlation)
+        out["trust"] = {k: round(model.core.trust(k), 3) for k in ("prior", "P", "A")}
         if selection == "strategy":
             out["selection_stats"] = dict(strategy.stats)
     if keep:
