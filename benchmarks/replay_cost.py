@@ -6,8 +6,8 @@ Per variant of the refit settings, over every space and --seeds seeds: end-to-en
 (simulated profiling seconds / wall seconds of the whole replayed runs, the tuner's decisions
 included), the same with process CPU time (robust to a shared, loaded machine), and the mean
 score on the sample and time axes (`hpo.score`). Variants:
-- defaults: the table's defaults (refit from scratch every third round with a compiler, every
-  round without one);
+- defaults: the table's defaults (refit from scratch every third round, with a compiler or
+  without);
 - scratch: refit from scratch every round, the reference for quality;
 - refit2: refit from scratch every second round;
 - warm20: every round, continuing boosting with 20 new rounds (warm_rounds=20);

@@ -211,7 +211,7 @@ def test_sourced_rounds_name_a_source_for_every_pick(tmp_path):
     assert len(batch) == len(set(batch)) == 10 and not set(batch) & t.visited
 
 
-def test_refit_every_round_without_a_compiler(tmp_path):
+def test_refit_period_without_a_compiler(tmp_path):
     def v_fits(**hp):
         data = _cache(tmp_path)
         t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10, **hp)
@@ -224,9 +224,9 @@ def test_refit_every_round_without_a_compiler(tmp_path):
         t.v.fit = counted
         t.tune(80, ReplayMeasurer(data))
         return n["v"], t.n_updates
-    fits, n_up = v_fits()
     _d, fixed = _tuned(tmp_path, source_bandit=False)
     assert not fixed.source_of                            # the default: fixed shares
-    assert fits == n_up == 8                              # the default: every round
-    assert v_fits(refit_every=3) == (8, 8)                # refit_every is for compilers
-    assert v_fits(refit_every_no_compiler=3)[0] == 3      # rounds 1, 3 and 6
+    assert v_fits() == (3, 8)                             # the default: rounds 1, 3 and 6
+    assert v_fits(refit_every_no_compiler=1) == (8, 8)    # every round
+    assert v_fits(refit_every_no_compiler=1, refit_every=3) == (8, 8)   # that is for compilers
+    assert v_fits(refit_every_no_compiler=2)[0] == 5      # rounds 1, 2, 4, 6 and 8
