@@ -11,7 +11,10 @@ No target: it informs a choice; exit 0.
 
     python benchmarks/gpu_dev_paired.py [--repeats 60] [--seed 1000]
                                         [--variants '{"defaults": {}, "NAME": {HP: VALUE}}']
-Writes benchmarks/results/gpu_dev_paired.{txt,json}.
+                                        [--held-out]
+`--held-out`: the same on the held-out caches (convolution_milo__A4000, legacy_convolution__RTX_3090,
+legacy_gemm__RTX_3090), a larger paired confirmation of a choice fixed on the development caches.
+Writes benchmarks/results/gpu_dev_paired.{txt,json} (gpu_held_out_paired with --held-out).
 """
 import argparse
 import json
@@ -25,7 +28,7 @@ from ml2tuner.hpo.evaluate import load_space, run_seed
 from ml2tuner.replay import ReplayMeasurer
 from ml2tuner.tuners import make_tuner
 
-from _data import GPU_DEV, SHARED, provenance, write_result
+from _data import GPU_DEV, GPU_HELD_OUT, SHARED, provenance, write_result
 
 BUDGETS = (50, 100, 200)
 VARIANTS = {"defaults": {}, "refit_every_round": {"refit_every_no_compiler": 1},
@@ -47,6 +50,9 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--variants", default=json.dumps(VARIANTS))
+    ap.add_argument("--held-out", action="store_true",
+                    help="the held-out caches instead: a larger paired confirmation of a "
+                         "choice already fixed on the development ones (never to tune on)")
     a = ap.parse_args(argv)
     try:
         variants = json.loads(a.variants)
@@ -58,9 +64,11 @@ def main(argv=None):
     except ValueError as e:
         print(f"--variants / --repeats: {e}", file=sys.stderr)
         return 2
-    paths = [SHARED / f"{g}.json.gz" for g in GPU_DEV]
+    caches = GPU_HELD_OUT if a.held_out else GPU_DEV
+    name = "gpu_held_out_paired" if a.held_out else "gpu_dev_paired"
+    paths = [SHARED / f"{g}.json.gz" for g in caches]
     if not all(p.exists() for p in paths):
-        print(f"development caches not found under {SHARED}", file=sys.stderr)
+        print(f"GPU caches not found under {SHARED}", file=sys.stderr)
         return 2
     prov = provenance(argv)
     t0 = time.perf_counter()
@@ -73,7 +81,8 @@ def main(argv=None):
         print(e, file=sys.stderr)
         return 2
     wall = time.perf_counter() - t0
-    lines = [f"ML2Tuner variants on the development GPU caches, {a.repeats} paired runs per "
+    lines = [f"ML2Tuner variants on the {'held-out' if a.held_out else 'development'} GPU "
+             f"caches ({', '.join(caches)}), {a.repeats} paired runs per "
              f"cache (seed {a.seed}); mean optimum/best at budgets "
              f"{'/'.join(map(str, BUDGETS))}; d: paired difference to '{list(variants)[0]}' "
              "(mean over caches) +- one standard error"]
@@ -83,7 +92,7 @@ def main(argv=None):
         diff = (arr - base).mean(axis=0)                  # per repeat, over caches
         se = diff.std(axis=0, ddof=1) / np.sqrt(a.repeats)
         mean = arr.mean(axis=(0, 1))
-        per = {g: arr[ci].mean(axis=0).tolist() for ci, g in enumerate(GPU_DEV)}
+        per = {g: arr[ci].mean(axis=0).tolist() for ci, g in enumerate(caches)}
         rows.append({"variant": name, "settings": variants[name], "mean": mean.tolist(),
                      "diff": diff.mean(axis=0).tolist(), "diff_se": se.tolist(),
                      "per_cache": per})
@@ -91,12 +100,12 @@ def main(argv=None):
         lines.append("    mean " + " / ".join(f"{v:.3f}" for v in mean) + "   d " +
                      " / ".join(f"{m:+.3f} +- {s:.3f}" for m, s in zip(diff.mean(axis=0), se)))
         lines.append("    " + "; ".join(f"{g} " + " / ".join(f"{v:.3f}" for v in per[g])
-                                        for g in GPU_DEV))
+                                        for g in caches))
     lines.append(f"wall time {wall:.0f} s")
     print("\n".join(lines))
-    write_result("gpu_dev_paired", "\n".join(lines),
+    write_result(name, "\n".join(lines),
                  {"repeats": a.repeats, "seed": a.seed, "budgets": list(BUDGETS),
-                  "caches": GPU_DEV, "rows": rows, "wall_seconds": wall}, prov)
+                  "caches": caches, "rows": rows, "wall_seconds": wall}, prov)
     return 0
 
 
