@@ -7,8 +7,9 @@ and keeps N; the N are measured; V, P and A are refit (V on every config whose v
 P and A on valid ones). A random initial design runs until the models can be fit, and an
 epsilon share of each round is picked at random to keep exploring. On spaces without a compiler
 (no hidden features, so no A) parts of each round come from a trust region around the best
-configurations, from crossover children of them, and from V-screened random picks; the first
-batch can be spread out over the knobs' values (`init_design`).
+configurations, from crossover children of them, and from V-screened random picks, in fixed
+shares or (`source_bandit`) by each source's record; the first batch can be spread out over the
+knobs' values (`init_design`).
 """
 from __future__ import annotations
 
@@ -142,11 +143,12 @@ class ML2Tuner(Tuner):
                                           "compiles; a refit on a few hundred samples takes "
                                           "milliseconds, so the period trades exploration, "
                                           "not time)"),
-        # off: on the development GPU caches (60 paired runs each) every variant tried lost to
-        # the fixed shares at budgets 50 and 100 (by 0.009-0.024 optimum/best): the picks that
-        # beat the top-k are mostly the trust region's, and slots moved there cost the
-        # exploration that finds the next basin (bandit_top 1, 5 or 10; bandit_prior 0, 4, 20;
-        # slots drawn in proportion to the posterior means instead of by Thompson sampling)
+        # off: on the development GPU caches (60 paired runs each, V and P refit every round
+        # in both arms) every variant tried lost to the fixed shares at budgets 50 and 100 (by
+        # 0.009-0.024 optimum/best): the picks that beat the top-k are mostly the trust
+        # region's, and slots moved there cost the exploration that finds the next basin
+        # (bandit_top 1, 5 or 10; bandit_prior 0, 4, 20; slots drawn in proportion to the
+        # posterior means instead of by Thompson sampling)
         "source_bandit": HP(False, choices=(False, True), tunable=False,
                             doc="spaces without a compiler: each model slot goes to a source "
                                 "(P's global ranking, trust region, crossover, V-screened "
