@@ -74,8 +74,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     res = {}
     try:
-        for name, hp in variants.items():
-            res[name] = np.array([[opt_over_best(str(p), hp, run_seed(a.seed, ci, r))
+        for variant, hp in variants.items():
+            res[variant] = np.array([[opt_over_best(str(p), hp, run_seed(a.seed, ci, r))
                                    for r in range(a.repeats)] for ci, p in enumerate(paths)])
     except UserError as e:
         print(e, file=sys.stderr)
@@ -88,15 +88,15 @@ def main(argv=None):
              "(mean over caches) +- one standard error"]
     base = res[list(variants)[0]]
     rows = []
-    for name, arr in res.items():
+    for variant, arr in res.items():
         diff = (arr - base).mean(axis=0)                  # per repeat, over caches
         se = diff.std(axis=0, ddof=1) / np.sqrt(a.repeats)
         mean = arr.mean(axis=(0, 1))
         per = {g: arr[ci].mean(axis=0).tolist() for ci, g in enumerate(caches)}
-        rows.append({"variant": name, "settings": variants[name], "mean": mean.tolist(),
+        rows.append({"variant": variant, "settings": variants[variant], "mean": mean.tolist(),
                      "diff": diff.mean(axis=0).tolist(), "diff_se": se.tolist(),
                      "per_cache": per})
-        lines.append(f"{name:20s} {json.dumps(variants[name])}")
+        lines.append(f"{variant:20s} {json.dumps(variants[variant])}")
         lines.append("    mean " + " / ".join(f"{v:.3f}" for v in mean) + "   d " +
                      " / ".join(f"{m:+.3f} +- {s:.3f}" for m, s in zip(diff.mean(axis=0), se)))
         lines.append("    " + "; ".join(f"{g} " + " / ".join(f"{v:.3f}" for v in per[g])
