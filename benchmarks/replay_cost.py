@@ -6,7 +6,8 @@ Per variant of the refit settings, over every space and --seeds seeds: end-to-en
 (simulated profiling seconds / wall seconds of the whole replayed runs, the tuner's decisions
 included), the same with process CPU time (robust to a shared, loaded machine), and the mean
 score on the sample and time axes (`hpo.score`). Variants:
-- defaults: the table's defaults (refit from scratch every third round);
+- defaults: the table's defaults (refit from scratch every third round, with a compiler or
+  without);
 - scratch: refit from scratch every round, the reference for quality;
 - refit2: refit from scratch every second round;
 - warm20: every round, continuing boosting with 20 new rounds (warm_rounds=20);
@@ -27,9 +28,12 @@ from ml2tuner.hpo.score import expected_best_random_time
 
 from _data import GPU, ROOT, SHARED, write_result
 
-VARIANTS = {"defaults": {}, "scratch": {"warm_rounds": 0, "refit_every": 1},
-            "refit2": {"refit_every": 2},
-            "warm20": {"warm_rounds": 20, "refit_every": 1},
+# refit_every applies to spaces with a compiler (the VTA traces), refit_every_no_compiler to the
+# GPU caches: a variant sets both
+VARIANTS = {"defaults": {},
+            "scratch": {"warm_rounds": 0, "refit_every": 1, "refit_every_no_compiler": 1},
+            "refit2": {"refit_every": 2, "refit_every_no_compiler": 2},
+            "warm20": {"warm_rounds": 20, "refit_every": 1, "refit_every_no_compiler": 1},
             "rounds2/3": {"v_n_estimators": 40, "p_n_estimators": 100, "a_n_estimators": 100}}
 
 

@@ -1,6 +1,6 @@
 """ML2Tuner's parts for spaces without a compiler (Kernel Tuner caches): the knob-diverse trust
-region, random tie-breaking in the exhaustive explorer, the wider epsilon, and the unseen cache
-shipped with the benchmarks."""
+region, random tie-breaking in the exhaustive explorer, the wider epsilon, the source bandit,
+refitting every round, and the unseen cache shipped with the benchmarks."""
 import gzip
 import json
 from pathlib import Path
@@ -10,6 +10,7 @@ import pytest
 
 from ml2tuner.explore import exhaustive_top
 from ml2tuner.kt_cache import load_kt_cache
+from ml2tuner.measure import MeasureResult, Status
 from ml2tuner.replay import ReplayMeasurer
 from ml2tuner.space import Knob, Space
 from ml2tuner.testing import write_kt_cache
@@ -150,3 +151,82 @@ def test_first_batch_is_spread_over_the_knobs_without_a_compiler(tmp_path):
         for j in range(2):            # each knob's extreme values are among the picks
             assert {0, 11} <= set(pos[:, j].tolist())
     assert _first_batch(data, 3, "maximin") == _first_batch(data, 3, "maximin")   # seeded
+
+
+def _tuned(tmp_path, n=40, **hp):
+    data = _cache(tmp_path)
+    hp = {"source_bandit": True, **hp}
+    t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10, **hp)
+    t.tune(n, ReplayMeasurer(data))
+    return data, t
+
+
+def test_source_bandit_gives_slots_to_the_source_that_hits(tmp_path):
+    _data, t = _tuned(tmp_path, n=20)
+    for s in ("global", "local", "crossover", "random"):
+        t.source_hits[s], t.source_misses[s] = 0, 0
+    prior = t._allocate(4000)
+    # no record yet: the prior, seeded by the fixed shares (global 0.34, local and crossover
+    # 0.255 each, random 0.15), orders the sources
+    assert sum(prior.values()) == 4000
+    assert prior["global"] > prior["local"] > prior["random"]
+    assert prior["global"] > prior["crossover"] > prior["random"] > 0
+    t.source_hits["local"] = 30
+    t.source_misses.update({"global": 40, "local": 10, "crossover": 40, "random": 40})
+    after = t._allocate(4000)
+    assert sum(after.values()) == 4000 and after["local"] > 0.95 * 4000
+    # a source with a zero share never gets a slot, whatever its record
+    _d, no_x = _tuned(tmp_path, n=20, crossover_share=0.0)
+    no_x.source_hits["crossover"] = 100
+    assert no_x._allocate(500)["crossover"] == 0
+
+
+def test_source_bandit_credits_picks_that_beat_the_top_k(tmp_path):
+    data, t = _tuned(tmp_path, n=20, bandit_top=3)
+    costs = sorted(r.cost for r in t.results if r.valid)
+    bar = costs[2]                       # the 3rd best before the round
+    free = [i for i in range(len(data.space)) if i not in t.visited][:3]
+    t.source_of.update({free[0]: "local", free[1]: "local", free[2]: "random"})
+    hits, misses = dict(t.source_hits), dict(t.source_misses)
+    new = [MeasureResult(free[0], {}, Status.OK, cost=bar * 0.5),
+           MeasureResult(free[1], {}, Status.OK, cost=bar),           # ties the bar: a miss
+           MeasureResult(free[2], {}, Status.RUNTIME_ERROR)]
+    t.results.extend(new)
+    t._credit_sources(new)
+    assert t.source_hits["local"] == hits["local"] + 1
+    assert t.source_misses["local"] == misses["local"] + 1
+    assert t.source_misses["random"] == misses["random"] + 1
+    assert t.source_hits["random"] == hits["random"]
+
+
+def test_sourced_rounds_name_a_source_for_every_pick(tmp_path):
+    data, t = _tuned(tmp_path, n=60, epsilon=0.0)
+    assert t.stats["rounds"] == 5
+    # every pick after the random first batch came from a source and was credited once
+    credited = sum(t.source_hits.values()) + sum(t.source_misses.values())
+    assert credited == 50 == len(t.source_of)
+    assert set(t.source_of) == {r.index for r in t.results[10:]}
+    assert sum(t.source_hits.values()) > 0
+    batch = t.next_batch(10)
+    assert len(batch) == len(set(batch)) == 10 and not set(batch) & t.visited
+
+
+def test_refit_period_without_a_compiler(tmp_path):
+    def v_fits(**hp):
+        data = _cache(tmp_path)
+        t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10, **hp)
+        n = {"v": 0}
+        real = t.v.fit
+
+        def counted(*a, **k):
+            n["v"] += 1
+            return real(*a, **k)
+        t.v.fit = counted
+        t.tune(80, ReplayMeasurer(data))
+        return n["v"], t.n_updates
+    _d, fixed = _tuned(tmp_path, source_bandit=False)
+    assert not fixed.source_of                            # the default: fixed shares
+    assert v_fits() == (3, 8)                             # the default: rounds 1, 3 and 6
+    assert v_fits(refit_every_no_compiler=1) == (8, 8)    # every round
+    assert v_fits(refit_every_no_compiler=1, refit_every=3) == (8, 8)   # that is for compilers
+    assert v_fits(refit_every_no_compiler=2)[0] == 5      # rounds 1, 2, 4, 6 and 8

@@ -7,8 +7,9 @@ and keeps N; the N are measured; V, P and A are refit (V on every config whose v
 P and A on valid ones). A random initial design runs until the models can be fit, and an
 epsilon share of each round is picked at random to keep exploring. On spaces without a compiler
 (no hidden features, so no A) parts of each round come from a trust region around the best
-configurations, from crossover children of them, and from V-screened random picks; the first
-batch can be spread out over the knobs' values (`init_design`).
+configurations, from crossover children of them, and from V-screened random picks, in fixed
+shares or (`source_bandit`) by each source's record; the first batch can be spread out over the
+knobs' values (`init_design`).
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from ..surrogates import AdvancedModel, PerformanceModel, ValidityModel, offset_
 from ..surrogates.defaults import model_settings
 from .base import Tuner
 
+# where the source bandit's picks come from (spaces without a compiler)
+SOURCES = ("global", "local", "crossover", "random")
 XGB = dict(n_estimators=(10, 600), max_depth=(1, 12), eta=(0.01, 1.0))
 SA = ("explorer", ("sa",))
 
@@ -130,6 +133,35 @@ class ML2Tuner(Tuner):
         # every round; warm-started boosting saves less and costs score, so it is off
         "refit_every": HP(3, 1, 10, tunable=False,
                           doc="refit V, P and A after every this many rounds (1: every round)"),
+        # 1 (every round) won on the development GPU caches with 2 x 60 paired runs per cache
+        # (+0.016 / +0.008 / +0.005 mean optimum/best at budgets 50 / 100 / 200) but lost at 100
+        # and 200 in the 20-repeat benchmark (held out 0.937 / 0.953 against 0.943 / 0.967,
+        # development 0.943 / 0.982 against 0.944 / 0.986): P converges sooner and a run stays
+        # in its basin, where three rounds down one stale ranking spread the picks
+        "refit_every_no_compiler": HP(3, 1, 10, tunable=False,
+                                      doc="refit_every on spaces without a compiler (no "
+                                          "compiles; a refit on a few hundred samples takes "
+                                          "milliseconds, so the period trades exploration, "
+                                          "not time)"),
+        # off: on the development GPU caches (60 paired runs each, V and P refit every round
+        # in both arms) every variant tried lost to the fixed shares at budgets 50 and 100 (by
+        # 0.009-0.024 optimum/best): the picks that beat the top-k are mostly the trust
+        # region's, and slots moved there cost the exploration that finds the next basin
+        # (bandit_top 1, 5 or 10; bandit_prior 0, 4, 20; slots drawn in proportion to the
+        # posterior means instead of by Thompson sampling)
+        "source_bandit": HP(False, choices=(False, True), tunable=False,
+                            doc="spaces without a compiler: each model slot goes to a source "
+                                "(P's global ranking, trust region, crossover, V-screened "
+                                "random) by Thompson sampling over how often that source's "
+                                "picks beat the bandit_top-th best cost measured before their "
+                                "round, instead of the fixed local_share / crossover_share / "
+                                "epsilon_no_compiler shares (which then seed the priors)"),
+        "bandit_top": HP(5, 1, 50, tunable=False,
+                         doc="source bandit: a pick is a success when it beats the "
+                             "bandit_top-th best cost measured before its round"),
+        "bandit_prior": HP(4.0, 0.0, 50.0, tunable=False,
+                           doc="source bandit: prior pseudo-picks per source, split in "
+                               "proportion to the fixed shares"),
         "warm_rounds": HP(0, 0, 200, tunable=False,
                           doc="a refit continues boosting from the previous models with this "
                               "many new rounds (0: refit from scratch); a model that reaches "
@@ -159,6 +191,12 @@ class ML2Tuner(Tuner):
         self._pred: dict = {}      # whole-space predictions of the current fits (see _predict)
         self.stats = {"compiled": 0, "compile_dropped": 0, "v_dropped": 0, "rounds": 0,
                       "a_rounds": 0}
+        # source bandit (spaces without a compiler): which source proposed each pick, and per
+        # source the picks that beat the bandit_top-th best cost before their round, and those
+        # that did not
+        self.source_of: dict[int, str] = {}
+        self.source_hits = {s: 0 for s in SOURCES}
+        self.source_misses = {s: 0 for s in SOURCES}
 
     def batch_size(self) -> int:
         # with a compiler, the random initial design is screened one configuration at a time
@@ -208,7 +246,7 @@ class ML2Tuner(Tuner):
                 keep.append(i)
         return keep
 
-    def _random_valid(self, k: int, use_v: bool = True) -> list[int]:
+    def _random_valid(self, k: int, use_v: bool = True, exclude=()) -> list[int]:
         """k random unvisited configs, screened by the compiler and (when `use_v` and once it
         is trained) by Model V; drawn in small chunks so that no more candidates are compiled
         than needed."""
@@ -223,7 +261,7 @@ class ML2Tuner(Tuner):
         for _ in range(200):
             if len(out) >= k:
                 break
-            excl = self.visited | self.known_invalid | set(out)
+            excl = self.visited | self.known_invalid | set(out) | set(exclude)
             screen = use_v and self.hp["use_v"] and self.fitted["v"]
             cand = self.space.sample(self.rng, 4 * (k - len(out)) if screen
                                      else k - len(out), exclude=excl).tolist()
@@ -286,6 +324,8 @@ class ML2Tuner(Tuner):
         if not (self.fitted["p"] and self.fitted["v"]) or len(self.results) < hp["n_init"]:
             return self._random_valid(n)
         self.stats["rounds"] += 1
+        if not self._compiles and hp["source_bandit"]:
+            return self._sourced_batch(n)
         n_rand = int(self.rng.binomial(n, hp["epsilon"])) if hp["epsilon"] > 0 else 0
         eps_v = 0.0 if self._compiles else hp["epsilon_no_compiler"]
         n_rand_v = int(self.rng.binomial(n - n_rand, eps_v)) if eps_v > 0 else 0
@@ -310,6 +350,79 @@ class ML2Tuner(Tuner):
         chosen += self._random_valid(n_rand, use_v=False)
         chosen += self._random_valid(n - len(chosen))
         return chosen
+
+    # ----- the source bandit (spaces without a compiler) ----------------------------------------
+    def _prior_shares(self) -> dict[str, float]:
+        """The fixed shares of a model round: epsilon_no_compiler V-screened random, and of the
+        rest local_share trust region, crossover_share crossover, the remainder P's ranking."""
+        hp = self.hp
+        rest = 1.0 - hp["epsilon_no_compiler"]
+        local, cross = hp["local_share"] * rest, hp["crossover_share"] * rest
+        return {"global": max(rest - local - cross, 0.0), "local": local, "crossover": cross,
+                "random": hp["epsilon_no_compiler"]}
+
+    def _allocate(self, m: int) -> dict[str, int]:
+        """m slots among the sources, each to the source with the highest draw from its Beta
+        posterior of success (Thompson sampling); a source with a zero share gets none."""
+        shares = self._prior_shares()
+        names = [s for s in SOURCES if shares[s] > 0] or ["global"]
+        c = self.hp["bandit_prior"]
+        a = np.array([1 + c * shares[s] + self.source_hits[s] for s in names])
+        b = np.array([1 + c * (1 - shares[s]) + self.source_misses[s] for s in names])
+        win = self.rng.beta(a[:, None], b[:, None], size=(len(names), m)).argmax(axis=0)
+        got = np.bincount(win, minlength=len(names))
+        out = dict.fromkeys(SOURCES, 0)
+        out.update({s: int(got[j]) for j, s in enumerate(names)})
+        return out
+
+    def _sourced_batch(self, n: int) -> list[int]:
+        """A model round on a space without a compiler: an epsilon share at random (bypassing
+        V), the rest split among the sources by `_allocate`; a source that comes up short
+        leaves its slots to P's ranking, then to V-screened random picks."""
+        hp = self.hp
+        n_rand = int(self.rng.binomial(n, hp["epsilon"])) if hp["epsilon"] > 0 else 0
+        n_model = n - n_rand
+        k = self._allocate(n_model)
+        m = max(n_model, math.ceil((hp["alpha"] + 1) * n_model))
+        pool = self._explore(max(m, int(math.ceil(hp["pool_factor"] * m)))) if n_model else []
+        ranked, taken = [], set()
+        if pool:
+            step = ml2_step(pool, n_model, p_valid=self._pv, v_threshold=hp["v_threshold"],
+                            cap=m, compile=self._compile_filter, score=self._rank_scores)
+            self.stats["v_dropped"] += min(step.n_rejected, m)
+            ranked, taken = step.ranked, set(step.compiled)
+        picks: dict[int, str] = {}
+        for i in self._trust_region(n_model, taken, k=k["local"]):
+            picks.setdefault(i, "local")
+        for i in self._crossover(n_model, taken | set(picks), k=k["crossover"]):
+            picks.setdefault(i, "crossover")
+        for i in self._random_valid(k["random"], exclude=picks):
+            picks.setdefault(i, "random")
+        for i in ranked:
+            if len(picks) >= n_model:
+                break
+            picks.setdefault(i, "global")
+        for i in self._random_valid(n_model - len(picks), exclude=picks):
+            picks.setdefault(i, "random")
+        self.source_of.update(picks)
+        chosen = list(picks)
+        chosen += self._random_valid(n_rand, use_v=False, exclude=picks)
+        return chosen
+
+    def _credit_sources(self, results: list[MeasureResult]) -> None:
+        """Score the new results' sources: a hit beats the bandit_top-th best cost measured
+        before this round (any valid cost while fewer are known)."""
+        before = self.results[:len(self.results) - len(results)]
+        costs = sorted(r.cost for r in before if r.valid)
+        bar = costs[min(self.hp["bandit_top"], len(costs)) - 1] if costs else np.inf
+        for r in results:
+            src = self.source_of.get(int(r.index))
+            if src is None:
+                continue
+            if r.valid and r.cost < bar:
+                self.source_hits[src] += 1
+            else:
+                self.source_misses[src] += 1
 
     def _incumbent_neighbours(self, taken: set) -> list[int]:
         """Near-optimal configurations are often one knob away from the best ones found and
@@ -357,14 +470,15 @@ class ML2Tuner(Tuner):
             self._pred[name] = fn(self.space.features(np.arange(len(self.space))))
         return self._pred[name][idx]
 
-    def _trust_region(self, n_model: int, taken: set) -> list[int]:
+    def _trust_region(self, n_model: int, taken: set, k: int | None = None) -> list[int]:
         """Unvisited one-knob neighbours of the best configurations found: on small GPU spaces
         the optimum is usually a few knob changes from a good incumbent, and a global model
         ranks such near neighbours too coarsely. With `local_diverse`, the picks go round the
         (incumbent, knob) pairs, the best-scored neighbour of each first: a knob the model has
         not learned to split on (it predicts no change) still gets tried, where a plain ranking
-        would keep varying the one knob the model ranks highest."""
-        k = int(round(self.hp["local_share"] * n_model))
+        would keep varying the one knob the model ranks highest. `k` picks (default: the
+        local_share of n_model)."""
+        k = int(round(self.hp["local_share"] * n_model)) if k is None else k
         if k <= 0 or self._compiles or not self.fitted["p"]:
             return []      # with a compiler, A ranks the incumbents' neighbours instead
         best = sorted((r for r in self.results if r.valid), key=lambda r: r.cost)
@@ -394,11 +508,12 @@ class ML2Tuner(Tuner):
         picks = list(dict.fromkeys(nb[j] for j in order))[:k]
         return self._compile_filter(picks)
 
-    def _crossover(self, n_model: int, taken: set) -> list[int]:
+    def _crossover(self, n_model: int, taken: set, k: int | None = None) -> list[int]:
         """Children of the best configurations found, each knob taken from one of two parents
         (uniform crossover, as a genetic algorithm's), best-scored by P: a good configuration
-        can be several knob changes from each incumbent and still combine their good parts."""
-        k = int(round(self.hp["crossover_share"] * n_model))
+        can be several knob changes from each incumbent and still combine their good parts.
+        `k` picks (default: the crossover_share of n_model)."""
+        k = int(round(self.hp["crossover_share"] * n_model)) if k is None else k
         if k <= 0 or self._compiles or not self.fitted["p"]:
             return []
         best = sorted((r for r in self.results if r.valid), key=lambda r: r.cost)
@@ -442,11 +557,14 @@ class ML2Tuner(Tuner):
         for r in results:
             if r.hidden:
                 self.hidden.setdefault(int(r.index), dict(r.hidden))
+        if self.source_of:
+            self._credit_sources(results)
         if len(self.results) < max(self.hp["n_init"], 2):
             return       # the models take over only after n_init results
         self.n_updates += 1
         # once V and P exist, refit only every `refit_every` rounds (XGBoost dominates run time)
-        if self.fitted["v"] and self.fitted["p"] and self.n_updates % self.hp["refit_every"]:
+        every = self.hp["refit_every" if self._compiles else "refit_every_no_compiler"]
+        if self.fitted["v"] and self.fitted["p"] and self.n_updates % every:
             return
         self.refit()
 
