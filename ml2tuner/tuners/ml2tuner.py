@@ -156,10 +156,10 @@ class ML2Tuner(Tuner):
                                 "picks beat the bandit_top-th best cost measured before their "
                                 "round, instead of the fixed local_share / crossover_share / "
                                 "epsilon_no_compiler shares (which then seed the priors)"),
-        "bandit_top": HP(5, 1, 50, tunable=False,
+        "bandit_top": HP(5, 1, 50, tunable=False, condition=("source_bandit", (True,)),
                          doc="source bandit: a pick is a success when it beats the "
                              "bandit_top-th best cost measured before its round"),
-        "bandit_prior": HP(4.0, 0.0, 50.0, tunable=False,
+        "bandit_prior": HP(4.0, 0.0, 50.0, tunable=False, condition=("source_bandit", (True,)),
                            doc="source bandit: prior pseudo-picks per source, split in "
                                "proportion to the fixed shares"),
         "warm_rounds": HP(0, 0, 200, tunable=False,
