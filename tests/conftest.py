@@ -11,3 +11,19 @@ def shared_data():
     if not SHARED_DATA.exists():
         pytest.skip(f"real tuning data not available ({SHARED_DATA} is absent in this checkout)")
     return SHARED_DATA
+
+
+def count_v_fits(data, budget: int, seed: int, batch_size: int, **hp) -> tuple[int, int]:
+    """(Model V fits, update rounds) of an ML2Tuner run of `budget` samples replayed on `data`."""
+    from ml2tuner.replay import ReplayMeasurer
+    from ml2tuner.tuners import make_tuner
+    t = make_tuner("ml2tuner", data.space, seed=seed, batch_size=batch_size, **hp)
+    n = {"v": 0}
+    real = t.v.fit
+
+    def counted(*a, **k):
+        n["v"] += 1
+        return real(*a, **k)
+    t.v.fit = counted
+    t.tune(budget, ReplayMeasurer(data))
+    return n["v"], t.n_updates

@@ -15,6 +15,7 @@ from ml2tuner.replay import ReplayMeasurer
 from ml2tuner.space import Knob, Space
 from ml2tuner.testing import write_kt_cache
 from ml2tuner.tuners import make_tuner
+from conftest import count_v_fits
 
 UNSEEN = (Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "kerneltuner_heldout"
           / "convolution__RTX_2080_Ti.json.gz")
@@ -213,17 +214,7 @@ def test_sourced_rounds_name_a_source_for_every_pick(tmp_path):
 
 def test_refit_period_without_a_compiler(tmp_path):
     def v_fits(**hp):
-        data = _cache(tmp_path)
-        t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10, **hp)
-        n = {"v": 0}
-        real = t.v.fit
-
-        def counted(*a, **k):
-            n["v"] += 1
-            return real(*a, **k)
-        t.v.fit = counted
-        t.tune(80, ReplayMeasurer(data))
-        return n["v"], t.n_updates
+        return count_v_fits(_cache(tmp_path), 80, seed=0, batch_size=10, **hp)
     _d, fixed = _tuned(tmp_path, source_bandit=False)
     assert not fixed.source_of                            # the default: fixed shares
     assert v_fits() == (3, 8)                             # the default: rounds 1, 3 and 6

@@ -5,9 +5,8 @@ import numpy as np
 import xgboost as xgb
 
 from ml2tuner.kt_cache import load_exhaustive
-from ml2tuner.replay import ReplayMeasurer
 from ml2tuner.surrogates import PerformanceModel, ValidityModel
-from ml2tuner.tuners import make_tuner
+from conftest import count_v_fits
 
 ROOT = Path(__file__).resolve().parents[1]
 C2 = ROOT / "traces" / "vta-zcu102" / "resnet18.C2.jsonl.gz"
@@ -62,16 +61,7 @@ def test_refit_every_skips_rounds():
     data = load_exhaustive(C2)
 
     def fits(**hp):
-        t = make_tuner("ml2tuner", data.space, seed=1, batch_size=8, **hp)
-        n = {"v": 0}
-        real = t.v.fit
-
-        def counted(*a, **k):
-            n["v"] += 1
-            return real(*a, **k)
-        t.v.fit = counted
-        t.tune(120, ReplayMeasurer(data))
-        return n["v"], t.n_updates
+        return count_v_fits(data, 120, seed=1, batch_size=8, **hp)
     every, n_up = fits(refit_every=1)
     third, _ = fits(refit_every=3)
     assert every == n_up                  # one refit per round
