@@ -376,12 +376,12 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: i
         "test_final_vs_defaults": cis(t_fin, t_def, seed),
         "test_final_vs_defaults_raw": cis(r_fin, r_def, seed),
         "test_incumbent_vs_defaults": cis(t_inc, t_def, seed),
-        # folder/name: held-out layers share file names across accelerators
         # every held-out run's score (spaces x seeds), so that results of several searches
         # can be pooled into one bootstrap (e.g. one setting per kind of layer)
         "test_runs": {name: {ax: _run_lists(m) for ax, m in mats.items()} for name, mats in (
             ("final", t_fin), ("defaults", t_def), ("final_raw", r_fin),
             ("defaults_raw", r_def))},
+        # folder/name: held-out layers share file names across accelerators
         "test_per_space": {f"{Path(p).parent.name}/{Path(p).name}": {
             "incumbent": _nanmean(t_inc[axis][i]), "defaults": float(t_def[axis][i].mean())}
             for i, p in enumerate(test.paths)},
