@@ -330,17 +330,14 @@ class ML2Tuner(Tuner):
         eps_v = 0.0 if self._compiles else hp["epsilon_no_compiler"]
         n_rand_v = int(self.rng.binomial(n - n_rand, eps_v)) if eps_v > 0 else 0
         n_model = n - n_rand - n_rand_v      # the V-screened random share fills the rest
-        m = max(n_model, math.ceil((hp["alpha"] + 1) * n_model))
-        pool = self._explore(max(m, int(math.ceil(hp["pool_factor"] * m)))) if n_model else []
         chosen: list[int] = []
-        if pool and n_model:
-            # the ML2 step; A also ranks the incumbents' neighbours V passes and candidates
-            # compiled in earlier rounds, at no further measurement cost
-            step = ml2_step(
-                pool, n_model, p_valid=self._pv, v_threshold=hp["v_threshold"], cap=m,
-                compile=lambda c: self._compile_filter(c + self._incumbent_neighbours(set(c))),
-                also=lambda c: self._compiled_unmeasured(set(c)), score=self._rank_scores)
-            self.stats["v_dropped"] += min(step.n_rejected, m)
+        # A also ranks the incumbents' neighbours V passes and candidates compiled in earlier
+        # rounds, at no further measurement cost
+        step = self._model_step(
+            n_model,
+            compile=lambda c: self._compile_filter(c + self._incumbent_neighbours(set(c))),
+            also=lambda c: self._compiled_unmeasured(set(c)))
+        if step is not None:
             taken = set(step.compiled)
             local = self._trust_region(n_model, taken)
             local += self._crossover(n_model, taken | set(local))
@@ -350,6 +347,22 @@ class ML2Tuner(Tuner):
         chosen += self._random_valid(n_rand, use_v=False)
         chosen += self._random_valid(n - len(chosen))
         return chosen
+
+    def _model_step(self, n_model: int, compile, also=None):
+        """The ML2 step over the explorer's pool for `n_model` picks (None when there is nothing
+        to pick or the pool is empty): (alpha+1)*n_model candidates pass V, are compiled and
+        ranked."""
+        hp = self.hp
+        if not n_model:
+            return None
+        m = max(n_model, math.ceil((hp["alpha"] + 1) * n_model))
+        pool = self._explore(max(m, int(math.ceil(hp["pool_factor"] * m))))
+        if not pool:
+            return None
+        step = ml2_step(pool, n_model, p_valid=self._pv, v_threshold=hp["v_threshold"], cap=m,
+                        compile=compile, also=also, score=self._rank_scores)
+        self.stats["v_dropped"] += min(step.n_rejected, m)
+        return step
 
     # ----- the source bandit (spaces without a compiler) ----------------------------------------
     def _prior_shares(self) -> dict[str, float]:
@@ -383,13 +396,9 @@ class ML2Tuner(Tuner):
         n_rand = int(self.rng.binomial(n, hp["epsilon"])) if hp["epsilon"] > 0 else 0
         n_model = n - n_rand
         k = self._allocate(n_model)
-        m = max(n_model, math.ceil((hp["alpha"] + 1) * n_model))
-        pool = self._explore(max(m, int(math.ceil(hp["pool_factor"] * m)))) if n_model else []
         ranked, taken = [], set()
-        if pool:
-            step = ml2_step(pool, n_model, p_valid=self._pv, v_threshold=hp["v_threshold"],
-                            cap=m, compile=self._compile_filter, score=self._rank_scores)
-            self.stats["v_dropped"] += min(step.n_rejected, m)
+        step = self._model_step(n_model, compile=self._compile_filter)
+        if step is not None:
             ranked, taken = step.ranked, set(step.compiled)
         picks: dict[int, str] = {}
         for i in self._trust_region(n_model, taken, k=k["local"]):
