@@ -116,13 +116,9 @@ def main():
             text += lines
             data["splits"][split] = d
             continue
-        d = hpo("ml2tuner", rel[0], rel[1], a.meta, b["evals"], repeats=b["repeats"],
-                budget=a.budget, seed=a.seed, n_jobs=a.jobs,
-                out_dir=RESULTS / f"{name}" / split, names=names,
-                test_repeats=b["test_repeats"], validate_repeats=a.validate_repeats,
-                axis=a.axis, progress=True, floor=a.floor)
+        d = run_hpo(a, b, names, rel[0], rel[1], RESULTS / name / split)
         c = d["test_final_vs_defaults"][a.axis]
-        hit = c is not None and c["pct"] >= a.target and c["pct_ci"][0] > 0
+        hit = meets(c, a.target)
         ok &= hit
         text += [f"[{split}] train {len(train)} spaces, test {len(test)} spaces", format_hpo(d),
                  "  per held-out space (incumbent / defaults, "
@@ -130,7 +126,7 @@ def main():
         text += [f"    {k:48s} {v['incumbent']:7.3f} / {v['defaults']:7.3f}"
                  for k, v in d["test_per_space"].items()]
         r = d["test_final_vs_defaults_raw"][a.axis] if a.floor is not None else c
-        raw_hit = r is not None and r["pct"] >= a.target and r["pct_ci"][0] > 0
+        raw_hit = meets(r, a.target)
         ci = d["test_incumbent_vs_defaults"][a.axis]
         if ci is not None and not d["incumbent_is_default"]:
             half = (ci["diff_ci"][1] - ci["diff_ci"][0]) / 2
@@ -139,10 +135,7 @@ def main():
                         f"of the defaults' |score|): a true improvement much smaller than that "
                         f"cannot show a CI above 0 with {len(test)} spaces x "
                         f"{d['test_repeats']} seeds")
-        text.append(f"  target: final setting >= {a.target:.0f} % better on held-out spaces with "
-                    f"the 95 % CI above 0: {'met' if hit else 'NOT met'}"
-                    + ("" if a.floor is None else f" (runs floored at {a.floor:g}; on the raw "
-                       f"mean: {'met' if raw_hit else 'NOT met'})"))
+        text.append(target_line(a, "final setting", hit, raw_hit))
         print("\n".join(text[-(len(d["test_per_space"]) + 5):]), flush=True)
         data["splits"][split] = {k: v for k, v in d.items() if k != "history"} | {
             "met": hit, "met_on_raw_mean": raw_hit}
@@ -150,6 +143,26 @@ def main():
     print(text[-1])
     write_result(name, "\n".join(text), {"args": vars(a), **data, "met": ok}, prov)
     return 0 if ok else 1
+
+
+def run_hpo(a, b, names, train, test, out_dir):
+    """`ml2tuner hpo` of ML2Tuner with this benchmark's arguments and budgets `b`."""
+    return hpo("ml2tuner", train, test, a.meta, b["evals"], repeats=b["repeats"],
+               budget=a.budget, seed=a.seed, n_jobs=a.jobs, out_dir=out_dir, names=names,
+               test_repeats=b["test_repeats"], validate_repeats=a.validate_repeats,
+               axis=a.axis, progress=True, floor=a.floor)
+
+
+def meets(c, target: float) -> bool:
+    """A held-out comparison meets the target: >= target % better, with the 95 % CI above 0."""
+    return c is not None and c["pct"] >= target and c["pct_ci"][0] > 0
+
+
+def target_line(a, what: str, hit: bool, raw_hit: bool) -> str:
+    return (f"  target: {what} >= {a.target:.0f} % better on held-out spaces with the 95 % CI "
+            f"above 0: {'met' if hit else 'NOT met'}"
+            + ("" if a.floor is None else f" (runs floored at {a.floor:g}; on the raw "
+               f"mean: {'met' if raw_hit else 'NOT met'})"))
 
 
 def kernel_kind(path) -> str:
@@ -166,14 +179,12 @@ def per_kind(a, rel, b, names, name):
     from ml2tuner.hpo.stats import bootstrap_improvement
     lines, out, pooled = [], {}, {k: [] for k in ("final", "defaults", "final_raw",
                                                   "defaults_raw")}
+    kinds = {p: kernel_kind(p) for p in rel[0] + rel[1]}
     for kind in ("1x1", "KxK"):
         start = len(lines)
-        train = [p for p in rel[0] if kernel_kind(p) == kind]
-        test = [p for p in rel[1] if kernel_kind(p) == kind]
-        d = hpo("ml2tuner", train, test, a.meta, b["evals"], repeats=b["repeats"],
-                budget=a.budget, seed=a.seed, n_jobs=a.jobs,
-                out_dir=RESULTS / name / kind, names=names, test_repeats=b["test_repeats"],
-                validate_repeats=a.validate_repeats, axis=a.axis, progress=True, floor=a.floor)
+        train = [p for p in rel[0] if kinds[p] == kind]
+        test = [p for p in rel[1] if kinds[p] == kind]
+        d = run_hpo(a, b, names, train, test, RESULTS / name / kind)
         for k in pooled:
             pooled[k] += d["test_runs"][k][a.axis]
         lines += [f"[vta, {kind} layers] train {len(train)} spaces, test {len(test)} spaces",
@@ -189,8 +200,7 @@ def per_kind(a, rel, b, names, name):
         return False, lines, {"kinds": out, "met": False}
     c = bootstrap_improvement(m["final"], m["defaults"], seed=a.seed)
     r = bootstrap_improvement(m["final_raw"], m["defaults_raw"], seed=a.seed)
-    hit = c["pct"] >= a.target and c["pct_ci"][0] > 0
-    raw_hit = r["pct"] >= a.target and r["pct_ci"][0] > 0
+    hit, raw_hit = meets(c, a.target), meets(r, a.target)
     n_sp, n_rep = m["final"].shape
     for label, x in (("", c), (", raw mean", r)):
         lines.append(f"  pooled held-out ({n_sp} spaces x {n_rep} seeds), one setting per kind"
@@ -198,10 +208,7 @@ def per_kind(a, rel, b, names, name):
                      f"{x['pct']:+.1f} % (95 % CI {x['pct_ci'][0]:+.1f} .. "
                      f"{x['pct_ci'][1]:+.1f} %); gap closed {x['gap']:+.1f} % (CI "
                      f"{x['gap_ci'][0]:+.1f} .. {x['gap_ci'][1]:+.1f} %)")
-    lines.append(f"  target: final settings >= {a.target:.0f} % better on held-out spaces with "
-                 f"the 95 % CI above 0: {'met' if hit else 'NOT met'}"
-                 + ("" if a.floor is None else f" (runs floored at {a.floor:g}; on the raw "
-                    f"mean: {'met' if raw_hit else 'NOT met'})"))
+    lines.append(target_line(a, "final settings", hit, raw_hit))
     print("\n".join(lines[-3:]), flush=True)
     return hit, lines, {"kinds": out, "pooled": c, "pooled_raw": r, "met": hit,
                         "met_on_raw_mean": raw_hit}
