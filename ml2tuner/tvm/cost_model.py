@@ -137,12 +137,7 @@ class ML2Models:
         if m.sum() < 3:
             return
         speed = -np.log(cost[m])
-        preds = {"prior": -vis[m, PRIOR_COLUMN]}
-        if self.models["P"] is not None:
-            preds["P"] = -self.models["P"].predict_log(vis[m])
-        if self.models["A"] is not None:
-            h = np.asarray(hid, dtype=np.float64).reshape(n, -1)[m]
-            preds["A"] = -self.models["A"].predict_log(np.hstack([vis[m], h]))
+        preds = self._speed_parts(vis[m], np.asarray(hid, dtype=np.float64).reshape(n, -1)[m])
         for k, s in preds.items():
             rho = _spearman(s, speed)
             if rho is not None:
@@ -259,9 +254,7 @@ class ML2Models:
         # the prior, P and (mode "va") A, weighted by how well each has ranked measured batches
         final = gate * np.exp(self.blend(self._speed_parts(vis, hid)))
         k = n if self.shortlist is None else min(n, int(self.shortlist))
-        if mode == "va":
-            pass
-        elif mode == "cascade" and self.models["A"] is not None and k > 0:
+        if mode == "cascade" and self.models["A"] is not None and k > 0:
             top = np.argsort(-final, kind="stable")[:k]
             hid = np.asarray(hidden_fn(top), dtype=np.float64).reshape(len(top), -1)
             a = self._tput("A", np.hstack([vis[top], hid]))
