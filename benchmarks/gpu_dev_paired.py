@@ -11,10 +11,11 @@ No target: it informs a choice; exit 0.
 
     python benchmarks/gpu_dev_paired.py [--repeats 60] [--seed 1000]
                                         [--variants '{"defaults": {}, "NAME": {HP: VALUE}}']
-                                        [--held-out]
+                                        [--held-out] [--name NAME]
 `--held-out`: the same on the held-out caches (convolution_milo__A4000, legacy_convolution__RTX_3090,
 legacy_gemm__RTX_3090), a larger paired confirmation of a choice fixed on the development caches.
-Writes benchmarks/results/gpu_dev_paired.{txt,json} (gpu_held_out_paired with --held-out).
+Writes benchmarks/results/gpu_dev_paired.{txt,json} (gpu_held_out_paired with --held-out), or
+NAME.{txt,json}.
 """
 import argparse
 import json
@@ -53,6 +54,8 @@ def main(argv=None):
     ap.add_argument("--held-out", action="store_true",
                     help="the held-out caches instead: a larger paired confirmation of a "
                          "choice already fixed on the development ones (never to tune on)")
+    ap.add_argument("--name", help="result file name (default gpu_dev_paired, or "
+                                    "gpu_held_out_paired with --held-out)")
     a = ap.parse_args(argv)
     try:
         variants = json.loads(a.variants)
@@ -65,7 +68,7 @@ def main(argv=None):
         print(f"--variants / --repeats: {e}", file=sys.stderr)
         return 2
     caches = GPU_HELD_OUT if a.held_out else GPU_DEV
-    name = "gpu_held_out_paired" if a.held_out else "gpu_dev_paired"
+    name = a.name or ("gpu_held_out_paired" if a.held_out else "gpu_dev_paired")
     paths = [SHARED / f"{g}.json.gz" for g in caches]
     if not all(p.exists() for p in paths):
         print(f"GPU caches not found under {SHARED}", file=sys.stderr)

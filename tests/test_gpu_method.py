@@ -221,3 +221,32 @@ def test_refit_period_without_a_compiler(tmp_path):
     assert v_fits(refit_every_no_compiler=1) == (8, 8)    # every round
     assert v_fits(refit_every_no_compiler=1, refit_every=3) == (8, 8)   # that is for compilers
     assert v_fits(refit_every_no_compiler=2)[0] == 5      # rounds 1, 2, 4, 6 and 8
+
+
+def test_model_p_depth_follows_whether_the_space_compiles(tmp_path):
+    from ml2tuner.accel.measurer import AccelMeasurer
+    data = _cache(tmp_path)
+    t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10)
+    t.tune(30, ReplayMeasurer(data))
+    assert t.p.get_params()["max_depth"] == t.hp["p_max_depth_no_compiler"] == 4
+    assert t.p.booster_.num_boosted_rounds() == t.hp["p_n_estimators"]
+    m = AccelMeasurer("vta-1x16", "resnet18.C9")
+    t = make_tuner("ml2tuner", m.space, seed=0, batch_size=10, n_init=8)
+    t.tune(30, m)
+    assert t.fitted["p"] and t.p.get_params()["max_depth"] == t.hp["p_max_depth"] == 6
+    # an explicit setting holds on its own kind of space only
+    t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10, p_max_depth_no_compiler=2,
+                   p_max_depth=9)
+    t.tune(30, ReplayMeasurer(data))
+    assert t.p.get_params()["max_depth"] == 2
+    trees = json.loads(t.p.booster_.save_raw("json"))["learner"]["gradient_booster"]["model"]
+    depth = max(_tree_depth(tr) for tr in trees["trees"])
+    assert 1 <= depth <= 2
+
+
+def _tree_depth(tree) -> int:
+    left, right = tree["left_children"], tree["right_children"]
+
+    def down(n):
+        return 0 if left[n] == -1 else 1 + max(down(left[n]), down(right[n]))
+    return down(0)
