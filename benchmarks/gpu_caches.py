@@ -28,14 +28,19 @@ repeats R.. alone (no target check), to add repeats to a result later.
 
     python benchmarks/gpu_caches.py [--repeats 10] [--jobs 1] [--quick] [--reuse-kt FILE ...]
                                     [--first-repeat 0] [--peers all|kt] [--name gpu_caches]
+                                    [--ml2-hp NAME=VALUE ...]
+`--ml2-hp` runs ml2tuner with other settings than its defaults (a control, e.g. a former
+default, under another --name).
 Writes benchmarks/results/NAME.{txt,json} (default gpu_caches).
 """
 import argparse
+import json
 import sys
 import time
 
 import numpy as np
 
+from ml2tuner.errors import UserError
 from ml2tuner.hpo.evaluate import load_space, map_tasks, run_seed
 from ml2tuner.hpo.score import score_runs, score_runs_time
 
@@ -51,21 +56,23 @@ CHECKED_BUDGETS = (50, 100, 200)
 AIM = {50: 0.92, 100: 0.98, 200: 0.995}
 
 
-def evaluated(path, peer, budget, seed) -> list[int]:
-    """The configurations `peer` evaluated on the cache at `path`, in order, at most `budget`."""
+def evaluated(path, peer, budget, seed, ml2_hp=None) -> list[int]:
+    """The configurations `peer` evaluated on the cache at `path`, in order, at most `budget`
+    (`ml2_hp`: ml2tuner's hyperparameters other than the defaults)."""
     data = load_space(path)
     if peer.startswith("kt:"):
         from ml2tuner.kt_peers import run_strategy
         return run_strategy(path, peer[3:], budget, seed, data=data)
     from ml2tuner.replay import ReplayMeasurer
     from ml2tuner.tuners import make_tuner
-    res = make_tuner(peer, data.space, seed=seed).tune(budget, ReplayMeasurer(data))
+    hp = dict(ml2_hp or {}) if peer == "ml2tuner" else {}
+    res = make_tuner(peer, data.space, seed=seed, **hp).tune(budget, ReplayMeasurer(data))
     return [r.index for r in res.history]
 
 
-def run_task(path, peer, budget, seed) -> dict:
+def run_task(path, peer, budget, seed, ml2_hp=None) -> dict:
     t0 = time.perf_counter()
-    idx = evaluated(path, peer, budget, seed)
+    idx = evaluated(path, peer, budget, seed, ml2_hp)
     wall = time.perf_counter() - t0
     d = load_space(path)
     if len(set(idx)) != len(idx) or len(idx) > budget:
@@ -104,6 +111,9 @@ def main(argv=None):
     ap.add_argument("--peers", choices=("all", "kt"), default="all",
                     help="kt: Kernel Tuner's strategies only (cells to reuse later; no check)")
     ap.add_argument("--name", default="gpu_caches", help="result name in benchmarks/results")
+    ap.add_argument("--ml2-hp", nargs="*", default=[], metavar="NAME=VALUE",
+                    help="ml2tuner hyperparameters other than the defaults (a control run, "
+                         "e.g. a former default; use with --name)")
     a = ap.parse_args(argv)
     repeats = 3 if a.quick else a.repeats
     if repeats < 1 or a.first_repeat < 0 or not a.name.replace("_", "").replace("-", "").isalnum():
@@ -122,13 +132,21 @@ def main(argv=None):
     except ImportError:
         print("Kernel Tuner is not installed: pip install -e '.[bench]'", file=sys.stderr)
         return 2
+    try:
+        from ml2tuner.cli.common import parse_hp
+        from ml2tuner.hparams import resolve
+        from ml2tuner.tuners import TUNERS
+        ml2_hp = parse_hp(a.ml2_hp)
+        resolve(TUNERS["ml2tuner"].HYPERPARAMETERS, ml2_hp)
+    except UserError as e:
+        print(f"--ml2-hp: {e}", file=sys.stderr)
+        return 2
     prov = provenance(argv)    # before anything is written
     budgets = [int(b) for b in a.budgets.split(",")]
     peers = ([] if a.peers == "kt" else list(OURS)) + [f"kt:{s}" for s in KT]
     # (cache, budget, peer) -> [(first repeat, repeats, cell means)] from earlier results
     reused, reuse_notes = {}, []
     for path in a.reuse_kt:
-        import json
         try:
             old = json.loads(open(path).read())
         except (OSError, ValueError) as e:
@@ -151,14 +169,14 @@ def main(argv=None):
 
     def covered(key, r):
         return any(f <= r < f + n for f, n, _c in reused.get(key, []))
-    tasks = [(str(p), peer, b, run_seed(a.seed, ci, r))
+    tasks = [(str(p), peer, b, run_seed(a.seed, ci, r), ml2_hp)
              for ci, (g, p) in enumerate(caches.items()) for b in budgets for peer in peers
              for r in run_range if not covered((g, b, peer), r)]
     t0 = time.perf_counter()
     runs = map_tasks(run_task, tasks, n_jobs=a.jobs, desc="gpu caches", progress=None)
     wall = time.perf_counter() - t0
     cells = {}
-    for (p, peer, b, _s), r in zip(tasks, runs):
+    for (p, peer, b, _s, _hp), r in zip(tasks, runs):
         cells.setdefault((p.split("/")[-1].replace(".json.gz", ""), b, peer), []).append(r)
     summary = {}
     for g in caches:
@@ -189,6 +207,8 @@ def main(argv=None):
         "time (0 = random search, 1 = optimum); inv: invalid configs evaluated; n: evaluated")
     if a.first_repeat:
         out(f"repeats {run_range.start}-{run_range.stop - 1}")
+    if ml2_hp:
+        out(f"ml2tuner run with {json.dumps(ml2_hp)} (the rest its defaults)")
     if reuse_notes:
         out(f"Kernel Tuner cells taken, by repeat range, from {'; '.join(reuse_notes)}: seeded "
             "runs of unchanged code (bit-identical when rerun, except bayes_opt: a rerun of one "
@@ -247,7 +267,7 @@ def main(argv=None):
     write_result(a.name, "\n".join(lines), {
         "kernel_tuner": kernel_tuner.__version__,
         "repeats": repeats, "first_repeat": run_range.start, "budgets": budgets, "seed": a.seed,
-        "peers": peers, "caches": list(caches),
+        "peers": peers, "ml2tuner_hparams": ml2_hp, "caches": list(caches),
         "development_caches": GPU_DEV, "held_out_caches": GPU_HELD_OUT,
         "unseen_caches": GPU_UNSEEN, "kt_cells_reused_from": reuse_notes,
         "cells": [{"cache": g, "budget": b, "peer": peer, **summary[(g, b, peer)]}
