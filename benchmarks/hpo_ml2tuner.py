@@ -14,10 +14,11 @@ paired bootstrap 95 % CI. A setting's score averages runs whose P is raised to -
 (`--floor`; P is unbounded below and single runs reached -16); the raw mean is reported too.
 Target per split: held-out improvement of the final setting >= 10 % (relative to the
 defaults' |score|, their distance from random search) with the CI above 0 (exit 1 when missed).
-`--per-kind` (VTA split): one search per kind of layer (1x1 and KxK kernels; the kernel size is
-known before tuning), each trained on that kind's ResNet-18 layers with its share of the run
-budget and tested on that kind's held-out layers; the held-out runs of both are pooled into one
-paired bootstrap, which the target is checked on.
+`--per-kind` (VTA split; `ml2tuner hpo --per-kind`): one search per kind of layer (1x1 and KxK
+kernels; the kernel size is known before tuning), each trained on that kind's ResNet-18 layers
+with its share of the run budget and tested on that kind's held-out layers; the held-out runs of
+both are pooled into one paired bootstrap, which the target is checked on; name/settings.json
+holds both kinds' settings (`tune --hp-file` picks the workload's).
     python benchmarks/hpo_ml2tuner.py [--split gpu,vta] [--meta smac] [--evals N] [--quick]
                                       [--per-kind]
 Writes benchmarks/results/hpo_ml2tuner[_<split>][_quick].{txt,json} and the same name/<split>/
@@ -28,6 +29,7 @@ import os
 import sys
 
 from ml2tuner.cli.hpo import format_hpo
+from ml2tuner.hpo.kinds import hpo_per_kind
 from ml2tuner.hpo.meta import hpo
 from ml2tuner.hpo.objective import SCORE_FLOOR
 
@@ -145,12 +147,17 @@ def main():
     return 0 if ok else 1
 
 
+def hpo_args(a, b, names) -> dict:
+    """`ml2tuner hpo`'s arguments from this benchmark's and budgets `b`."""
+    return dict(meta=a.meta, evals=b["evals"], repeats=b["repeats"], budget=a.budget,
+                seed=a.seed, n_jobs=a.jobs, names=names, test_repeats=b["test_repeats"],
+                validate_repeats=a.validate_repeats, axis=a.axis, progress=True,
+                floor=a.floor)
+
+
 def run_hpo(a, b, names, train, test, out_dir):
     """`ml2tuner hpo` of ML2Tuner with this benchmark's arguments and budgets `b`."""
-    return hpo("ml2tuner", train, test, a.meta, b["evals"], repeats=b["repeats"],
-               budget=a.budget, seed=a.seed, n_jobs=a.jobs, out_dir=out_dir, names=names,
-               test_repeats=b["test_repeats"], validate_repeats=a.validate_repeats,
-               axis=a.axis, progress=True, floor=a.floor)
+    return hpo("ml2tuner", train, test, out_dir=out_dir, **hpo_args(a, b, names))
 
 
 def meets(c, target: float) -> bool:
@@ -165,43 +172,27 @@ def target_line(a, what: str, hit: bool, raw_hit: bool) -> str:
                f"mean: {'met' if raw_hit else 'NOT met'})"))
 
 
-def kernel_kind(path) -> str:
-    """'1x1' or 'KxK' from the workload in a VTA trace's header."""
-    from ml2tuner.accel.workloads import parse_workload
-    from ml2tuner.data.traces import iter_records
-    _, header = next(iter_records(ROOT / path))
-    return "1x1" if parse_workload(header["workload"]).K == 1 else "KxK"
-
-
 def per_kind(a, rel, b, names, name):
-    """One search per kind of layer; held-out runs pooled into one paired bootstrap."""
-    import numpy as np
-    from ml2tuner.hpo.stats import bootstrap_improvement
-    lines, out, pooled = [], {}, {k: [] for k in ("final", "defaults", "final_raw",
-                                                  "defaults_raw")}
-    kinds = {p: kernel_kind(p) for p in rel[0] + rel[1]}
-    for kind in ("1x1", "KxK"):
-        start = len(lines)
-        train = [p for p in rel[0] if kinds[p] == kind]
-        test = [p for p in rel[1] if kinds[p] == kind]
-        d = run_hpo(a, b, names, train, test, RESULTS / name / kind)
-        for k in pooled:
-            pooled[k] += d["test_runs"][k][a.axis]
-        lines += [f"[vta, {kind} layers] train {len(train)} spaces, test {len(test)} spaces",
-                  format_hpo(d), f"  per held-out space (final / defaults, {a.axis} axis):"]
-        lines += [f"    {k:48s} {v['incumbent'] if d['kept'] else v['defaults']:7.3f} / "
-                  f"{v['defaults']:7.3f}" for k, v in d["test_per_space"].items()]
-        print("\n".join(lines[start:]), flush=True)
-        out[kind] = {k: v for k, v in d.items() if k not in ("history", "test_runs")}
-    m = {k: np.array([[np.nan if x is None else x for x in row] for row in v], dtype=float)
-         for k, v in pooled.items()}
-    if any(np.isnan(x).any() for x in m.values()):
+    """One search per kind of layer (`ml2tuner hpo --per-kind`); held-out runs pooled into
+    one paired bootstrap."""
+    d = hpo_per_kind("ml2tuner", rel[0], rel[1], out_dir=RESULTS / name,
+                     **hpo_args(a, b, names))
+    lines, out = [], {}
+    for kind, s in d["kinds"].items():
+        lines += [f"[vta, {kind} layers] train {len(s['train'])} spaces, test "
+                  f"{len(s['test'])} spaces", format_hpo(s),
+                  f"  per held-out space (final / defaults, {a.axis} axis):"]
+        lines += [f"    {k:48s} {v['incumbent'] if s['kept'] else v['defaults']:7.3f} / "
+                  f"{v['defaults']:7.3f}" for k, v in s["test_per_space"].items()]
+        out[kind] = {k: v for k, v in s.items() if k not in ("history", "test_runs")}
+    c, r = d["pooled_vs_defaults"][a.axis], d["pooled_vs_defaults_raw"][a.axis]
+    if c is None or r is None:
         lines.append("  pooled: some held-out runs crashed; no pooled figure")
+        print("\n".join(lines), flush=True)
         return False, lines, {"kinds": out, "met": False}
-    c = bootstrap_improvement(m["final"], m["defaults"], seed=a.seed)
-    r = bootstrap_improvement(m["final_raw"], m["defaults_raw"], seed=a.seed)
     hit, raw_hit = meets(c, a.target), meets(r, a.target)
-    n_sp, n_rep = m["final"].shape
+    n_sp = sum(len(s["test"]) for s in d["kinds"].values())
+    n_rep = next(iter(d["kinds"].values()))["test_repeats"]
     for label, x in (("", c), (", raw mean", r)):
         lines.append(f"  pooled held-out ({n_sp} spaces x {n_rep} seeds), one setting per kind"
                      f"{label} vs defaults, {a.axis} axis: {x['new']:.4f} vs {x['old']:.4f}, "
@@ -209,10 +200,9 @@ def per_kind(a, rel, b, names, name):
                      f"{x['pct_ci'][1]:+.1f} %); gap closed {x['gap']:+.1f} % (CI "
                      f"{x['gap_ci'][0]:+.1f} .. {x['gap_ci'][1]:+.1f} %)")
     lines.append(target_line(a, "final settings", hit, raw_hit))
-    print("\n".join(lines[-3:]), flush=True)
+    print("\n".join(lines), flush=True)
     return hit, lines, {"kinds": out, "pooled": c, "pooled_raw": r, "met": hit,
                         "met_on_raw_mean": raw_hit}
-
 
 if __name__ == "__main__":
     sys.exit(main())

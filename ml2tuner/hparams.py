@@ -114,8 +114,10 @@ def save_settings(path, tuner: str, hparams: dict, **info) -> None:
     Path(path).write_text(json.dumps(d, indent=2, default=float) + "\n")
 
 
-def load_settings(path, tuner: str, table: dict) -> dict:
-    """The hyperparameters of a settings file, checked against `table` (JSON only)."""
+def load_settings(path, tuner: str, table: dict, kernel: str | None = None) -> dict:
+    """The hyperparameters of a settings file, checked against `table` (JSON only). A file
+    with one setting per kind of layer (`by_kernel`, from `hpo --per-kind`) gives the setting
+    of `kernel` ('1x1' or 'KxK', the layer being tuned)."""
     import json
     from pathlib import Path
     p = Path(path)
@@ -130,5 +132,19 @@ def load_settings(path, tuner: str, table: dict) -> dict:
         raise UserError(f"{path}: not an ml2tuner settings file (written by `ml2tuner hpo`)")
     if d.get("tuner") != tuner:
         raise UserError(f"{path}: settings are for tuner {d.get('tuner')!r}, not {tuner!r}")
-    resolve(table, d["hparams"])       # checks names and ranges
-    return dict(d["hparams"])
+    hp = d["hparams"]
+    if "by_kernel" in d:
+        groups = d["by_kernel"]
+        if not (isinstance(groups, dict) and groups
+                and all(isinstance(v, dict) for v in groups.values())):
+            raise UserError(f"{path}: 'by_kernel' must map kinds of layer to settings")
+        if kernel is None:
+            raise UserError(f"{path}: holds one setting per kind of layer "
+                            f"({', '.join(groups)}); it applies to accelerator layers, whose "
+                            "kernel size picks the setting")
+        if kernel not in groups:
+            raise UserError(f"{path}: no setting for {kernel} layers (it has "
+                            f"{', '.join(groups)})")
+        hp = groups[kernel]
+    resolve(table, hp)                 # checks names and ranges
+    return dict(hp)

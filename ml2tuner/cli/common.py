@@ -30,12 +30,13 @@ def parse_hp(items) -> dict:
     return out
 
 
-def hp_from_args(tuner: str, items, hp_file=None) -> dict:
-    """Hyperparameters from `--hp-file FILE` (a settings file of `ml2tuner hpo`), overridden
-    by `--hp NAME=VALUE`."""
+def hp_from_args(tuner: str, items, hp_file=None, kernel=None) -> dict:
+    """Hyperparameters from `--hp-file FILE` (a settings file of `ml2tuner hpo`; with one
+    setting per kind of layer, `kernel`'s), overridden by `--hp NAME=VALUE`."""
     from ..hparams import load_settings
     from ..tuners import TUNERS
-    out = load_settings(hp_file, tuner, TUNERS[tuner].HYPERPARAMETERS) if hp_file else {}
+    out = load_settings(hp_file, tuner, TUNERS[tuner].HYPERPARAMETERS, kernel) \
+        if hp_file else {}
     out.update(parse_hp(items))
     return out
 

@@ -10,8 +10,10 @@ def cmd_replay(a):
     from ..hpo.evaluate import check_dask_address, evaluate_setting
     if a.dask_scheduler is not None:
         check_dask_address(a.dask_scheduler)
-    r = evaluate_setting(a.tuner, hp_from_args(a.tuner, a.hp, a.hp_file), [a.cache], a.repeats,
-                         a.budget, a.seed,
+    from ..hpo.kinds import space_kind
+    kernel = space_kind(a.cache) if a.hp_file else None
+    r = evaluate_setting(a.tuner, hp_from_args(a.tuner, a.hp, a.hp_file, kernel), [a.cache],
+                         a.repeats, a.budget, a.seed,
                          n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, n_points=a.points,
                          progress=False if a.quiet or a.json else None, objective=a.objective)
     s = r["per_space"][0]
@@ -49,14 +51,46 @@ def cmd_hpo(a):
     if a.dask_scheduler is not None:
         check_dask_address(a.dask_scheduler)
     names = [n.strip() for n in a.params.split(",") if n.strip()] if a.params else None
-    d = hpo(a.tuner, a.train, a.test, a.meta, a.evals, repeats=a.repeats, budget=a.budget,
-            seed=a.seed, n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, out_dir=a.out,
-            names=names, test_repeats=a.test_repeats, validate_repeats=a.validate_repeats,
-            axis=a.axis, progress=False if a.quiet or a.json else None,
-            objective=a.objective, floor=a.floor)
-    if a.json:
-        d = {k: v for k, v in d.items() if k != "history"}
-    emit(d, a.json, lambda d: print(format_hpo(d)))
+    kw = dict(meta=a.meta, evals=a.evals, repeats=a.repeats, budget=a.budget, seed=a.seed,
+              n_jobs=a.jobs, dask_scheduler=a.dask_scheduler, out_dir=a.out, names=names,
+              test_repeats=a.test_repeats, validate_repeats=a.validate_repeats, axis=a.axis,
+              progress=False if a.quiet or a.json else None, objective=a.objective,
+              floor=a.floor)
+    if a.per_kind:
+        from ..hpo.kinds import hpo_per_kind
+        d = hpo_per_kind(a.tuner, a.train, a.test, **kw)
+        if a.json:
+            d = {**d, "kinds": {k: _without_history(v) for k, v in d["kinds"].items()}}
+        emit(d, a.json, lambda d: print(format_per_kind(d)))
+        return
+    d = hpo(a.tuner, a.train, a.test, **kw)
+    emit(_without_history(d) if a.json else d, a.json, lambda d: print(format_hpo(d)))
+
+
+def _without_history(d: dict) -> dict:
+    return {k: v for k, v in d.items() if k != "history"}
+
+
+def format_per_kind(d: dict) -> str:
+    """The human summary of `hpo --per-kind`: each kind's search, then the pooled held-out
+    comparison."""
+    lines = []
+    for k, s in d["kinds"].items():
+        lines += [f"[{k} layers] train {len(s['train'])} spaces, test {len(s['test'])} spaces",
+                  format_hpo(s)]
+    for label, key in (("", "pooled_vs_defaults"), (", raw mean", "pooled_vs_defaults_raw")):
+        c = d[key][d["axis"]]
+        if c is None:
+            lines.append(f"  pooled held-out{label}: some runs crashed; no pooled figure")
+            continue
+        lines.append(f"  pooled held-out, one setting per kind{label} vs defaults, "
+                     f"{d['axis']} axis: {c['new']:.4f} vs {c['old']:.4f}, {c['pct']:+.1f} % "
+                     f"(95 % CI {c['pct_ci'][0]:+.1f} .. {c['pct_ci'][1]:+.1f} %); gap closed "
+                     f"{c['gap']:+.1f} % (CI {c['gap_ci'][0]:+.1f} .. {c['gap_ci'][1]:+.1f} %)")
+    if d.get("settings"):
+        lines.append(f"  settings: {_shown(d['settings'])} (one per kind of layer; "
+                     "`tune --hp-file` picks the workload's)")
+    return "\n".join(lines)
 
 
 def format_hpo(d: dict) -> str:
@@ -162,6 +196,11 @@ def register(sub) -> None:
                    "the tuner's table marks tunable" + _tunable_note() + ")")
     p.add_argument("--out", default="hpo-results", help="folder for settings.json, hpo.csv, "
                    "hpo.json, hpo.png (default hpo-results)")
+    p.add_argument("--per-kind", action="store_true",
+                   help="one search per kind of layer (1x1 and KxK convolutions; ml2tuner "
+                        "traces of accelerator layers), each with --evals full evaluations on "
+                        "its own training layers, held-out runs pooled; results under "
+                        "OUT/1x1 and OUT/KxK, and OUT/settings.json holds both settings")
     p.set_defaults(func=cmd_hpo)
 
 
@@ -183,4 +222,4 @@ def _tunable_note() -> str:
     return "; for ml2tuner: " + ",".join(names)
 
 
-__all__ = ["register", "cmd_replay", "cmd_hpo", "format_hpo"]
+__all__ = ["register", "cmd_replay", "cmd_hpo", "format_hpo", "format_per_kind"]

@@ -10,6 +10,7 @@ def cmd_tune(a):
     from pathlib import Path
 
     from ..accel.measurer import AccelMeasurer
+    from ..hpo.kinds import workload_kind
     from ..session import tune_task
     from ..tuners.callbacks import plot_suffixes
     from ..validate import check_output_file
@@ -33,7 +34,8 @@ def cmd_tune(a):
     if plot:
         check_output_file(plot, "--plot", suffixes=plot_suffixes())
     m = AccelMeasurer(a.accel, a.workload, noise=a.noise, seed=a.seed)
-    run = tune_task(m, a.tuner, a.trials, seed=a.seed, hp=hp_from_args(a.tuner, a.hp, a.hp_file),
+    hp = hp_from_args(a.tuner, a.hp, a.hp_file, kernel=workload_kind(m.wl))
+    run = tune_task(m, a.tuner, a.trials, seed=a.seed, hp=hp,
                     model=a.model or None, init=a.init, source_traces=a.source_traces, trace=trace,
                     resume=a.resume, plot=plot, early_stopping=a.early_stopping,
                     progress=False if a.quiet else None)
