@@ -34,7 +34,8 @@ def cmd_tune(a):
     if plot:
         check_output_file(plot, "--plot", suffixes=plot_suffixes())
     m = AccelMeasurer(a.accel, a.workload, noise=a.noise, seed=a.seed)
-    hp = hp_from_args(a.tuner, a.hp, a.hp_file, kernel=workload_kind(m.wl))
+    hp = hp_from_args(a.tuner, a.hp, a.hp_file,
+                      kernel=workload_kind(m.wl) if a.hp_file else None)
     run = tune_task(m, a.tuner, a.trials, seed=a.seed, hp=hp,
                     model=a.model or None, init=a.init, source_traces=a.source_traces, trace=trace,
                     resume=a.resume, plot=plot, early_stopping=a.early_stopping,

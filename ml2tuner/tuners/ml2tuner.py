@@ -162,12 +162,13 @@ class ML2Tuner(Tuner):
         "bandit_prior": HP(4.0, 0.0, 50.0, tunable=False, condition=("source_bandit", (True,)),
                            doc="source bandit: prior pseudo-picks per source, split in "
                                "proportion to the fixed shares"),
-        # measured on the development GPU caches (300 paired runs: 100 at seed 1000, 200 at
-        # seed 2000): depth 4 against 6, +0.003 / +0.003 / +0.004 mean optimum/best at budgets
-        # 50 / 100 / 200 (one standard error 0.003 each), all of it on the convolution cache
-        # (+0.01), and a third less fitting time; depth 3 and 2 were no better than 6. With tens
-        # to a few hundred valid samples and no hidden features, shallower trees generalise
-        # between neighbouring configurations instead of memorising the samples
+        # measured on the development GPU caches: depth 4 against 6, +0.003 / +0.006 / +0.005
+        # mean optimum/best at budgets 50 / 100 / 200 over 100 paired runs at seed 1000 and
+        # +0.003 / +0.003 / +0.004 over 200 at seed 2000 (one standard error 0.003-0.004), the
+        # gain on the convolution cache, and a third less fitting time; depth 3 matched it on
+        # the first 100 runs only, depth 2 was worse. With tens to a few hundred valid samples
+        # and no hidden features, shallower trees share what they learn between neighbouring
+        # configurations
         "p_max_depth_no_compiler": HP(4, *XGB["max_depth"], tunable=False,
                                       doc="Model P's tree depth on spaces without a compiler "
                                           "(p_max_depth is for spaces with one)"),
