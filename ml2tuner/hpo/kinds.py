@@ -19,7 +19,8 @@ KINDS = ("1x1", "KxK")
 
 
 def workload_kind(workload) -> str:
-    """'1x1' or 'KxK' of an accelerator workload (a spec string or a `Conv2D`)."""
+    """'1x1' or 'KxK' of an accelerator workload (a spec string or a `Conv2D`); a dense layer
+    runs as a 1x1 convolution, so it counts as 1x1."""
     from ..accel.workloads import parse_workload
     return "1x1" if parse_workload(workload).K == 1 else "KxK"
 
