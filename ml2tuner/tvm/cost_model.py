@@ -226,7 +226,7 @@ class ML2Models:
 
     def _tput(self, which: str, X) -> np.ndarray:
         """best cost / predicted cost (higher is better)."""
-        return np.exp(-np.clip(self.models[which].predict_log(X), -30.0, 30.0))
+        return _throughput(-self.models[which].predict_log(X))
 
     def _gate(self, pv: np.ndarray) -> np.ndarray:
         if not self.v_active:
@@ -246,13 +246,15 @@ class ML2Models:
         gate = self._gate(pv)
         hid = None
         if mode == "va" and self.models["A"] is not None:
-            idx = np.arange(n)
-            hid = np.asarray(hidden_fn(idx), dtype=np.float64).reshape(n, -1)
-            out["a"], out["shortlist"] = self._tput("A", np.hstack([vis, hid])), idx
-        if self.models["P"] is not None:
-            out["p"] = self._tput("P", vis)
+            hid = np.asarray(hidden_fn(np.arange(n)), dtype=np.float64).reshape(n, -1)
+        # each model predicts once: its throughput below and its part in the blend
+        parts = self._speed_parts(vis, hid)
+        if "A" in parts:
+            out["a"], out["shortlist"] = _throughput(parts["A"]), np.arange(n)
+        if "P" in parts:
+            out["p"] = _throughput(parts["P"])
         # the prior, P and (mode "va") A, weighted by how well each has ranked measured batches
-        final = gate * np.exp(self.blend(self._speed_parts(vis, hid)))
+        final = gate * np.exp(self.blend(parts))
         k = n if self.shortlist is None else min(n, int(self.shortlist))
         if mode == "cascade" and self.models["A"] is not None and k > 0:
             top = np.argsort(-final, kind="stable")[:k]
@@ -289,8 +291,10 @@ class ML2Models:
             hid = None
             if self.models["A"] is not None:
                 hid = np.asarray(hidden_fn(ok), dtype=np.float64).reshape(len(ok), -1)
-                a[ok] = self._tput("A", np.hstack([vis[ok], hid]))
-            return self.blend(self._speed_parts(vis[ok], hid))
+            parts = self._speed_parts(vis[ok], hid)
+            if "A" in parts:
+                a[ok] = _throughput(parts["A"])
+            return self.blend(parts)
 
         step = ml2_step(range(m), n, p_valid=lambda _pool: pv, v_threshold=self.v_threshold,
                         v_active=self.v_active, score=score, rng=self.rng)
@@ -399,6 +403,11 @@ class ML2Models:
                 or b.descriptor_names:
             raise UserError(f"{d}: the bundle's features are not this ml2tuner's TVM features")
         self.models = {"V": b.v, "P": b.p, "A": b.a}
+
+
+def _throughput(speed) -> np.ndarray:
+    """best cost / predicted cost from a predicted speed (minus log relative cost)."""
+    return np.exp(np.clip(speed, -30.0, 30.0))
 
 
 def _zscore(x) -> np.ndarray:
