@@ -582,7 +582,7 @@ class ML2Tuner(Tuner):
             return       # the models take over only after n_init results
         self.n_updates += 1
         # once V and P exist, refit only every `refit_every` rounds (XGBoost dominates run time)
-        every = self.hp["refit_every" if self._compiles else "refit_every_no_compiler"]
+        every = self._for_space("refit_every")
         if self.fitted["v"] and self.fitted["p"] and self.n_updates % every:
             return
         self.refit()
@@ -607,10 +607,10 @@ class ML2Tuner(Tuner):
         invalid configurations and those that fail to compile (a transfer prior's design)."""
         self.initial_design[:] = [int(i) for i in indices]
 
-    @property
-    def _p_depth(self) -> int:
-        # the measurer, and so whether the space has a compiler, is known only once tuning runs
-        return self.hp["p_max_depth" if self._compiles else "p_max_depth_no_compiler"]
+    def _for_space(self, name: str):
+        """Setting `name`, or its `name`_no_compiler twin on a space without a compiler (known
+        only once tuning runs, from the measurer)."""
+        return self.hp[name if self._compiles else f"{name}_no_compiler"]
 
     def refit(self):
         self._pred = {}
@@ -626,10 +626,12 @@ class ML2Tuner(Tuner):
                 hp = self.hp
                 self.ensemble = PerformanceEnsemble(
                     hp["ensemble"], self.seed, n_estimators=hp["p_n_estimators"],
-                    max_depth=self._p_depth, learning_rate=hp["p_eta"]).fit(Xv, yv)
+                    max_depth=self._for_space("p_max_depth"),
+                    learning_rate=hp["p_eta"]).fit(Xv, yv)
                 self.p = self.ensemble.models[0]      # fitted on every sample: plain Model P
             else:
-                self.p.set_params(max_depth=self._p_depth)    # a transfer blend: its own P
+                # a transfer blend passes the depth on to its own P
+                self.p.set_params(max_depth=self._for_space("p_max_depth"))
                 self.p.fit(Xv, yv)
             self.fitted["p"] = True
         if self._compiles and self.hp["use_a"] and len(valid) >= max(2, self.hp["a_min_valid"]):
