@@ -28,7 +28,7 @@ import argparse
 import os
 import sys
 
-from ml2tuner.cli.hpo import format_hpo
+from ml2tuner.cli.hpo import format_hpo, format_pooled
 from ml2tuner.hpo.kinds import hpo_per_kind
 from ml2tuner.hpo.meta import hpo
 from ml2tuner.hpo.objective import SCORE_FLOOR
@@ -191,14 +191,7 @@ def per_kind(a, rel, b, names, name):
         print("\n".join(lines), flush=True)
         return False, lines, {"kinds": out, "met": False}
     hit, raw_hit = meets(c, a.target), meets(r, a.target)
-    n_sp = sum(len(s["test"]) for s in d["kinds"].values())
-    n_rep = next(iter(d["kinds"].values()))["test_repeats"]
-    for label, x in (("", c), (", raw mean", r)):
-        lines.append(f"  pooled held-out ({n_sp} spaces x {n_rep} seeds), one setting per kind"
-                     f"{label} vs defaults, {a.axis} axis: {x['new']:.4f} vs {x['old']:.4f}, "
-                     f"{x['pct']:+.1f} % (95 % CI {x['pct_ci'][0]:+.1f} .. "
-                     f"{x['pct_ci'][1]:+.1f} %); gap closed {x['gap']:+.1f} % (CI "
-                     f"{x['gap_ci'][0]:+.1f} .. {x['gap_ci'][1]:+.1f} %)")
+    lines += [format_pooled(d, c), format_pooled(d, r, ", raw mean")]
     lines.append(target_line(a, "final settings", hit, raw_hit))
     print("\n".join(lines), flush=True)
     return hit, lines, {"kinds": out, "pooled": c, "pooled_raw": r, "met": hit,

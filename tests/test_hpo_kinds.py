@@ -67,6 +67,7 @@ def test_one_search_per_kind_pools_the_held_out_runs(kind_runs, tmp_path):
     new = np.array(k1["test_runs"]["final"]["time"] + kk["test_runs"]["final"]["time"])
     old = np.array(k1["test_runs"]["defaults"]["time"] + kk["test_runs"]["defaults"]["time"])
     assert new.shape == (3, 10)
+    assert (d["pooled_spaces"], d["pooled_repeats"]) == (3, 10)
     assert d["pooled_vs_defaults"]["time"] == bootstrap_improvement(new, old, seed=0)
     assert d["pooled_vs_defaults"]["time"]["pct_ci"][0] > 0
     # one settings file with both kinds' settings; each kind's results in its own folder
@@ -123,7 +124,8 @@ def test_cli_hpo_per_kind(kind_runs, tmp_path, capsys):
     assert rc == 0
     text = capsys.readouterr().out
     assert "[1x1 layers] train 1 spaces, test 1 spaces" in text
-    assert "[KxK layers]" in text and "pooled held-out, one setting per kind" in text
+    assert "[KxK layers]" in text
+    assert "pooled held-out (2 spaces x 4 seeds), one setting per kind vs defaults" in text
     assert (out / "settings.json").is_file()
     s = json.loads((out / "settings.json").read_text())
     assert set(s["by_kernel"]) == {"1x1", "KxK"} and set(s["tuned"]) == {"1x1", "KxK"}

@@ -80,17 +80,21 @@ def format_per_kind(d: dict) -> str:
                   format_hpo(s)]
     for label, key in (("", "pooled_vs_defaults"), (", raw mean", "pooled_vs_defaults_raw")):
         c = d[key][d["axis"]]
-        if c is None:
-            lines.append(f"  pooled held-out{label}: some runs crashed; no pooled figure")
-            continue
-        lines.append(f"  pooled held-out, one setting per kind{label} vs defaults, "
-                     f"{d['axis']} axis: {c['new']:.4f} vs {c['old']:.4f}, {c['pct']:+.1f} % "
-                     f"(95 % CI {c['pct_ci'][0]:+.1f} .. {c['pct_ci'][1]:+.1f} %); gap closed "
-                     f"{c['gap']:+.1f} % (CI {c['gap_ci'][0]:+.1f} .. {c['gap_ci'][1]:+.1f} %)")
+        lines.append(f"  pooled held-out{label}: some runs crashed; no pooled figure"
+                     if c is None else format_pooled(d, c, label))
     if d.get("settings"):
         lines.append(f"  settings: {_shown(d['settings'])} (one per kind of layer; "
                      "`tune --hp-file` picks the workload's)")
     return "\n".join(lines)
+
+
+def format_pooled(d: dict, c: dict, label: str = "") -> str:
+    """One line of `hpo --per-kind`'s pooled held-out comparison `c` (from its summary `d`)."""
+    return (f"  pooled held-out ({d['pooled_spaces']} spaces x {d['pooled_repeats']} seeds), one "
+            f"setting per kind{label} vs defaults, {d['axis']} axis: {c['new']:.4f} vs "
+            f"{c['old']:.4f}, {c['pct']:+.1f} % (95 % CI {c['pct_ci'][0]:+.1f} .. "
+            f"{c['pct_ci'][1]:+.1f} %); gap closed {c['gap']:+.1f} % (CI {c['gap_ci'][0]:+.1f} "
+            f".. {c['gap_ci'][1]:+.1f} %)")
 
 
 def format_hpo(d: dict) -> str:
@@ -222,4 +226,5 @@ def _tunable_note() -> str:
     return "; for ml2tuner: " + ",".join(names)
 
 
-__all__ = ["register", "cmd_replay", "cmd_hpo", "format_hpo", "format_per_kind"]
+__all__ = ["register", "cmd_replay", "cmd_hpo", "format_hpo", "format_per_kind",
+           "format_pooled"]

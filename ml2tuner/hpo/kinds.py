@@ -90,7 +90,9 @@ def hpo_per_kind(tuner_name: str, train_spaces, test_spaces, out_dir=None, **kw)
                                                             seed=kw.get("seed", 0)))
     summary = {"tuner": tuner_name, "per_kind": True, "kinds": kinds,
                "pooled_vs_defaults": pooled["final"], "pooled_vs_defaults_raw": pooled["raw"],
-               "axis": kw.get("axis", "time")}
+               "axis": kw.get("axis", "time"),
+               "pooled_spaces": sum(len(d["test"]) for d in kinds.values()),
+               "pooled_repeats": next(iter(kinds.values()))["test_repeats"]}
     if out_dir is not None:
         table = TUNERS[tuner_name].HYPERPARAMETERS
         by_kind = {k: {**{n: h.default for n, h in table.items()}, **d["final_hparams"]}
