@@ -126,6 +126,8 @@ def feature_check(traces_by_task, sizes=(16, 32)):
         if len(data) < 2:
             continue
         out[task] = {}
+        prior = float(np.nanmean([spearmanr(Xt[:, PRIOR_COLUMN], ct).correlation
+                                  for Xt, ct in data]))      # no fitting: the same for every n
         for n in sizes:
             res = {"tile-derived": [], "positional": []}
             for i, (X, c) in enumerate(data):
@@ -143,10 +145,9 @@ def feature_check(traces_by_task, sizes=(16, 32)):
                                 Xt[:, derived] = np.nan
                             rho = spearmanr(m.predict_log(Xt), ct).correlation
                             res[name].append(0.0 if not np.isfinite(rho) else float(rho))
-            prior = [spearmanr(Xt[:, PRIOR_COLUMN], ct).correlation for Xt, ct in data]
             if res["positional"]:
                 out[task][n] = {k: float(np.mean(v)) for k, v in res.items()}
-                out[task][n]["prior"] = float(np.nanmean(prior))
+                out[task][n]["prior"] = prior
                 out[task][n]["pairs"] = len(res["positional"])
     return out
 
