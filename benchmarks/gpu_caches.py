@@ -15,6 +15,8 @@ Caches ml2tuner's method was developed on and held-out caches are also reported 
 the unseen set: caches shipped with this project (benchmarks/data/kerneltuner_heldout/, see its
 SOURCES.md) on which no ML2Tuner change is ever tried: only this benchmark runs ML2Tuner there,
 once per method change (the shared held-out caches confirm changes made on the development ones).
+Beside each check, ml2tuner's optimum/best minus xgb's and random's, paired by repeat seed,
+with one standard error over the repeats (the noise the check's margins sit in).
 Exits 1 when ml2tuner's mean optimum/best is not >= every peer's at budgets 50, 100 and 200 on
 all shared caches, on the development caches, on the held-out caches or on the unseen caches.
 
@@ -93,6 +95,22 @@ def run_task(path, peer, budget, seed, ml2_hp=None) -> dict:
 
 def mean_of(rows, key):
     return float(np.mean([r[key] for r in rows]))
+
+
+def paired_difference(cells, caches, budget, peer, repeats):
+    """ml2tuner's optimum/best minus `peer`'s, averaged over `caches`, as (mean, one standard
+    error) over the repeats: repeat r of every peer on a cache runs with the same seed, so the
+    differences pair up. None unless both were run here for every repeat (reused Kernel Tuner
+    cells keep only their means)."""
+    rows = []
+    for g in caches:
+        ours, theirs = cells.get((g, budget, "ml2tuner"), []), cells.get((g, budget, peer), [])
+        if len(ours) != repeats or len(theirs) != repeats:
+            return None
+        rows.append([o["opt_over_best"] - t["opt_over_best"] for o, t in zip(ours, theirs)])
+    d = np.mean(rows, axis=0)
+    se = float(np.std(d, ddof=1) / np.sqrt(repeats)) if repeats > 1 else float("nan")
+    return float(np.mean(d)), se
 
 
 def main(argv=None):
@@ -232,7 +250,7 @@ def main(argv=None):
 
     groups = {"all shared caches": GPU, "development caches": GPU_DEV,
               "held-out caches": GPU_HELD_OUT, "unseen caches": GPU_UNSEEN}
-    means, misses = {}, []
+    means, misses, paired = {}, [], {}
     for name, gs in groups.items():
         out()
         out(f"== mean over {name} ({len(gs)})")
@@ -259,6 +277,12 @@ def main(argv=None):
                 f"{'hit' if ours >= AIM[b] else 'miss'}")
             if not first:
                 misses.append(f"{name} B={b}: {top} {theirs:.3f} > ml2tuner {ours:.3f}")
+            for peer in (p for p in OURS[1:] if p in peers):
+                d = paired_difference(cells, gs, b, peer, repeats)
+                if d is not None:
+                    paired[(name, b, peer)] = d
+                    out(f"    ml2tuner - {peer}, paired by repeat seed: {d[0]:+.4f} +- "
+                        f"{d[1]:.4f} (one s.e. over {repeats} repeats)")
     out()
     verdict = ("Kernel Tuner cells only: nothing checked" if "ml2tuner" not in peers else
                "ml2tuner first everywhere checked" if not misses else
@@ -274,6 +298,11 @@ def main(argv=None):
                   for (g, b, peer) in summary],
         "means": [{"group": n, "budget": b, "peer": peer, **m} for (n, b, peer), m
                   in means.items()],
+        "paired_differences": [{"group": n, "budget": b, "peer": peer, "mean": d[0], "se": d[1]}
+                               for (n, b, peer), d in paired.items()],
+        "repeat_opt_over_best": [{"cache": g, "budget": b, "peer": peer,
+                                  "values": [r["opt_over_best"] for r in rs]}
+                                 for (g, b, peer), rs in cells.items()],
         "misses": misses, "wall_seconds": wall}, prov)
     return 1 if misses else 0
 

@@ -1,0 +1,29 @@
+"""The paired difference `benchmarks/gpu_caches.py` prints beside its checks."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+gpu_caches = pytest.importorskip("gpu_caches")
+
+
+def _cells(values):
+    return {(g, 200, peer): [{"opt_over_best": v} for v in vs]
+            for (g, peer), vs in values.items()}
+
+
+def test_paired_difference_averages_caches_then_pairs_repeats():
+    cells = _cells({("a", "ml2tuner"): [1.0, 0.9, 0.8], ("a", "xgb"): [0.9, 0.9, 0.9],
+                    ("b", "ml2tuner"): [1.0, 1.0, 1.0], ("b", "xgb"): [1.0, 0.8, 1.0]})
+    mean, se = gpu_caches.paired_difference(cells, ["a", "b"], 200, "xgb", 3)
+    d = np.array([(0.1 + 0.0) / 2, (0.0 + 0.2) / 2, (-0.1 + 0.0) / 2])
+    assert mean == pytest.approx(d.mean())
+    assert se == pytest.approx(d.std(ddof=1) / np.sqrt(3))
+
+
+def test_paired_difference_needs_every_repeat_of_both():
+    cells = _cells({("a", "ml2tuner"): [1.0, 0.9], ("a", "xgb"): [0.9]})
+    assert gpu_caches.paired_difference(cells, ["a"], 200, "xgb", 2) is None
+    assert gpu_caches.paired_difference(cells, ["a"], 200, "random", 2) is None
