@@ -20,8 +20,9 @@ with one standard error over the repeats (the noise the check's margins sit in).
 Exits 1 when ml2tuner's mean optimum/best is not >= every peer's at budgets 50, 100 and 200 on
 all shared caches or on the caches it was not developed on (the shared held-out caches and the
 unseen set together). The development, held-out and unseen groups are also compared one by one
-and reported, not checked: a group of one to three caches near the optimum (opt/best 0.98 and
-above at budget 200) differs between tuners by less than one standard error of 50 repeats.
+and reported, not checked: on a group of one to three caches near the optimum (opt/best about
+0.98 and above at budget 200), the best two tuners can differ by less than one standard error
+of 50 repeats (see the paired differences printed).
 
 Kernel Tuner's strategies do not change with this project's code and are seeded (the seed of
 repeat r on cache i is a function of (seed, i, r) only), so `--reuse-kt FILE` (repeatable) takes
