@@ -33,10 +33,13 @@ then costs a fraction of the time. `--first-repeat R --peers kt --name NAME` run
 repeats R.. alone (no target check), to add repeats to a result later.
 
     python benchmarks/gpu_caches.py [--repeats 10] [--jobs 1] [--quick] [--reuse-kt FILE ...]
-                                    [--first-repeat 0] [--peers all|kt] [--name gpu_caches]
+                                    [--first-repeat 0] [--peers all|kt|ours] [--name gpu_caches]
+                                    [--caches NAME,...]
                                     [--ml2-hp NAME=VALUE ...]
 `--ml2-hp` runs ml2tuner with other settings than its defaults (a control, e.g. a former
-default, under another --name).
+default, under another --name). `--peers ours` (ml2tuner, xgb, random) and `--caches` narrow a
+run for a closer look, e.g. more repeats on one cache, with the full run's seeds; they check
+nothing.
 Writes benchmarks/results/NAME.{txt,json} (default gpu_caches).
 """
 import argparse
@@ -132,8 +135,13 @@ def main(argv=None):
                          "(repeatable: files covering other repeats are merged)")
     ap.add_argument("--first-repeat", type=int, default=0,
                     help="run repeats first-repeat .. first-repeat+repeats-1")
-    ap.add_argument("--peers", choices=("all", "kt"), default="all",
-                    help="kt: Kernel Tuner's strategies only (cells to reuse later; no check)")
+    ap.add_argument("--peers", choices=("all", "kt", "ours"), default="all",
+                    help="kt: Kernel Tuner's strategies only (cells to reuse later); ours: "
+                         "ml2tuner, xgb and random only (no Kernel Tuner needed); either one: "
+                         "no check")
+    ap.add_argument("--caches", metavar="NAME,...",
+                    help="only these caches (names as printed; default all): a closer look at "
+                         "some, with the seeds of the full run; no check")
     ap.add_argument("--name", default="gpu_caches", help="result name in benchmarks/results")
     ap.add_argument("--ml2-hp", nargs="*", default=[], metavar="NAME=VALUE",
                     help="ml2tuner hyperparameters other than the defaults (a control run, "
@@ -145,17 +153,29 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     run_range = range(a.first_repeat, a.first_repeat + repeats)
-    caches = {g: SHARED / f"{g}.json.gz" for g in GPU}
-    caches.update({g: UNSEEN_DIR / f"{g}.json.gz" for g in GPU_UNSEEN})
+    all_caches = {g: SHARED / f"{g}.json.gz" for g in GPU}
+    all_caches.update({g: UNSEEN_DIR / f"{g}.json.gz" for g in GPU_UNSEEN})
+    # a cache's seeds follow its place in the full list, so a subset run repeats the full run's
+    order_all = list(all_caches)
+    chosen = order_all if not a.caches else [g.strip() for g in a.caches.split(",") if g.strip()]
+    unknown = [g for g in chosen if g not in all_caches]
+    if unknown or not chosen:
+        print(f"--caches: unknown {', '.join(unknown) or '(none given)'}; known: "
+              f"{', '.join(order_all)}", file=sys.stderr)
+        return 2
+    caches = {g: all_caches[g] for g in order_all if g in chosen}
     missing = [str(p) for p in caches.values() if not p.exists()]
     if missing:
         print(f"GPU caches not found: {', '.join(missing)}", file=sys.stderr)
         return 2
-    try:
-        import kernel_tuner
-    except ImportError:
-        print("Kernel Tuner is not installed: pip install -e '.[bench]'", file=sys.stderr)
-        return 2
+    kt_version = None
+    if a.peers != "ours" or a.reuse_kt:
+        try:
+            import kernel_tuner
+        except ImportError:
+            print("Kernel Tuner is not installed: pip install -e '.[bench]'", file=sys.stderr)
+            return 2
+        kt_version = kernel_tuner.__version__
     try:
         from ml2tuner.cli.common import parse_hp
         from ml2tuner.hparams import resolve
@@ -167,7 +187,9 @@ def main(argv=None):
         return 2
     prov = provenance(argv)    # before anything is written
     budgets = [int(b) for b in a.budgets.split(",")]
-    peers = ([] if a.peers == "kt" else list(OURS)) + [f"kt:{s}" for s in KT]
+    peers = (([] if a.peers == "kt" else list(OURS))
+             + ([] if a.peers == "ours" else [f"kt:{s}" for s in KT]))
+    checking = a.peers == "all" and len(caches) == len(all_caches)
     # (cache, budget, peer) -> [(first repeat, repeats, cell means)] from earlier results
     reused, reuse_notes = {}, []
     for path in a.reuse_kt:
@@ -176,9 +198,10 @@ def main(argv=None):
         except (OSError, ValueError) as e:
             print(f"{path}: {e}", file=sys.stderr)
             return 2
-        order = old.get("caches", list(GPU) + list(old.get("unseen_caches", [])))
-        if (old.get("kernel_tuner"), old.get("seed")) != (kernel_tuner.__version__, a.seed) or \
-                any(g in caches and order.index(g) != list(caches).index(g) for g in order):
+        order = old.get("all_caches",
+                        old.get("caches", list(GPU) + list(old.get("unseen_caches", []))))
+        if (old.get("kernel_tuner"), old.get("seed")) != (kt_version, a.seed) or \
+                any(g in all_caches and order.index(g) != order_all.index(g) for g in order):
             print(f"{path}: another Kernel Tuner version, seed or cache order", file=sys.stderr)
             return 2
         first, n = old.get("first_repeat", 0), old["repeats"]
@@ -193,8 +216,8 @@ def main(argv=None):
 
     def covered(key, r):
         return any(f <= r < f + n for f, n, _c in reused.get(key, []))
-    tasks = [(str(p), peer, b, run_seed(a.seed, ci, r), ml2_hp)
-             for ci, (g, p) in enumerate(caches.items()) for b in budgets for peer in peers
+    tasks = [(str(p), peer, b, run_seed(a.seed, order_all.index(g), r), ml2_hp)
+             for g, p in caches.items() for b in budgets for peer in peers
              for r in run_range if not covered((g, b, peer), r)]
     t0 = time.perf_counter()
     runs = map_tasks(run_task, tasks, n_jobs=a.jobs, desc="gpu caches", progress=None)
@@ -224,9 +247,12 @@ def main(argv=None):
     def out(s=""):
         print(s, flush=True)
         lines.append(s)
-    out(f"Kernel Tuner {kernel_tuner.__version__} strategies (kt:, its defaults) in its "
-        f"simulation mode; {repeats} repeats per cell; budget = configurations evaluated, "
-        "failures included")
+    out((f"Kernel Tuner {kt_version} strategies (kt:, its defaults) in its simulation mode"
+         if any(p.startswith("kt:") for p in peers) else
+         "ml2tuner, xgb and random only (no Kernel Tuner strategies)")
+        + f"; {repeats} repeats per cell; budget = configurations evaluated, failures included")
+    if not checking:
+        out(f"a subset of the peers or caches ({', '.join(caches)}): nothing is checked")
     out("opt/best: mean optimum/best found (1 = optimum); score: P on samples / on simulated "
         "time (0 = random search, 1 = optimum); inv: invalid configs evaluated; n: evaluated")
     if a.first_repeat:
@@ -259,6 +285,9 @@ def main(argv=None):
               "unseen caches": GPU_UNSEEN}
     means, misses, unchecked, paired = {}, [], [], {}
     for name, gs in groups.items():
+        gs = [g for g in gs if g in caches]
+        if not gs:
+            continue
         out()
         out(f"== mean over {name} ({len(gs)})")
         out(f"{'peer':{width}s} " + " ".join(f"{'B=' + str(b):>24s}" for b in budgets))
@@ -278,7 +307,7 @@ def main(argv=None):
             ours = means[(name, b, "ml2tuner")]["opt_over_best"]
             top = max(peers[1:], key=lambda p: means[(name, b, p)]["opt_over_best"])
             theirs = means[(name, b, top)]["opt_over_best"]
-            first, checked = ours >= theirs, name in CHECKED_GROUPS
+            first, checked = ours >= theirs, checking and name in CHECKED_GROUPS
             out(f"  B={b}: ml2tuner {ours:.3f} vs best peer {top} {theirs:.3f}: "
                 + (('FIRST' if first else 'MISS (not first)') if checked else
                    ('first' if first else 'not first') + ' (reported, not checked)')
@@ -294,15 +323,17 @@ def main(argv=None):
                         f"{d[1]:.4f} (one s.e. over {repeats} repeats)")
     out()
     verdict = ("Kernel Tuner cells only: nothing checked" if "ml2tuner" not in peers else
+               "a subset of the peers or caches: nothing checked" if not checking else
                "ml2tuner first everywhere checked" if not misses else
                "MISSES: " + "; ".join(misses))
     if unchecked and "ml2tuner" in peers:
         verdict += "; not first in groups reported, not checked: " + "; ".join(unchecked)
     out(f"wall time {wall:.0f} s; {verdict}")
     write_result(a.name, "\n".join(lines), {
-        "kernel_tuner": kernel_tuner.__version__,
+        "kernel_tuner": kt_version,
         "repeats": repeats, "first_repeat": run_range.start, "budgets": budgets, "seed": a.seed,
         "peers": peers, "ml2tuner_hparams": ml2_hp, "caches": list(caches),
+        "all_caches": order_all,
         "development_caches": GPU_DEV, "held_out_caches": GPU_HELD_OUT,
         "unseen_caches": GPU_UNSEEN, "kt_cells_reused_from": reuse_notes,
         "cells": [{"cache": g, "budget": b, "peer": peer, **summary[(g, b, peer)]}
