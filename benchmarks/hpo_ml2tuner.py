@@ -20,7 +20,7 @@ with its share of the run budget and tested on that kind's held-out layers; the 
 both are pooled into one paired bootstrap, which the target is checked on; name/settings.json
 holds both kinds' settings (`tune --hp-file` picks the workload's).
     python benchmarks/hpo_ml2tuner.py [--split gpu,vta] [--meta smac] [--evals N] [--quick]
-                                      [--per-kind]
+                                      [--per-kind] [--params A,B,...] [--name NAME]
 Writes benchmarks/results/hpo_ml2tuner[_<split>][_quick].{txt,json} and the same name/<split>/
 (settings.json, hpo.csv, hpo.json, hpo.png).
 """
@@ -89,6 +89,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--target", type=float, default=10.0, help="minimum held-out improvement %%")
     ap.add_argument("--quick", action="store_true", help="a short check: 2+2 spaces, tiny budgets")
+    ap.add_argument("--name", help="result name in benchmarks/results (default from the "
+                    "splits, e.g. hpo_ml2tuner_gpu): a variant, e.g. another --params, under "
+                    "its own name")
     ap.add_argument("--per-kind", action="store_true",
                     help="VTA split: one search per kind of layer (1x1, KxK), results pooled")
     a = ap.parse_args()
@@ -99,6 +102,10 @@ def main():
     splits = [s.strip() for s in a.split.split(",") if s.strip()]
     name = "hpo_ml2tuner" + ("" if splits == ["gpu", "vta"] else "_" + "_".join(splits)) \
         + ("_per_kind" if a.per_kind else "") + ("_quick" if a.quick else "")
+    if a.name:
+        if not a.name.replace("_", "").replace("-", "").isalnum():
+            ap.error("--name must be a plain file name")
+        name = a.name
     if a.per_kind and splits != ["vta"]:
         ap.error("--per-kind applies to the VTA split only (--split vta)")
     text, data, ok = [], {"splits": {}}, True
