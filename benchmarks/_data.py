@@ -1,4 +1,5 @@
 """Paths shared by the benchmark scripts (run as `python benchmarks/NAME.py`)."""
+import argparse
 import json
 import subprocess
 import sys
@@ -31,6 +32,15 @@ def provenance(argv=None) -> dict:
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
     return {"command": " ".join(["python", str(script), *args]), "commit": commit}
+
+
+def plain_name(name: str) -> str:
+    """An argparse `type` for a result name: letters, digits, '_' and '-' only, so that it stays
+    a file in benchmarks/results."""
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise argparse.ArgumentTypeError(f"{name!r} is not a plain file name (letters, digits, "
+                                         "'_' and '-')")
+    return name
 
 
 def write_result(name: str, text: str, data: dict, prov: dict | None = None) -> None:

@@ -53,7 +53,8 @@ from ml2tuner.errors import UserError
 from ml2tuner.hpo.evaluate import load_space, map_tasks, run_seed
 from ml2tuner.hpo.score import score_runs, score_runs_time
 
-from _data import GPU, GPU_DEV, GPU_HELD_OUT, ROOT, SHARED, provenance, write_result
+from _data import (GPU, GPU_DEV, GPU_HELD_OUT, ROOT, SHARED, plain_name, provenance,
+                   write_result)
 
 UNSEEN_DIR = ROOT / "benchmarks" / "data" / "kerneltuner_heldout"
 GPU_UNSEEN = ["convolution__RTX_2080_Ti"]
@@ -142,15 +143,15 @@ def main(argv=None):
     ap.add_argument("--caches", metavar="NAME,...",
                     help="only these caches (names as printed; default all): a closer look at "
                          "some, with the seeds of the full run; no check")
-    ap.add_argument("--name", default="gpu_caches", help="result name in benchmarks/results")
+    ap.add_argument("--name", default="gpu_caches", type=plain_name,
+                    help="result name in benchmarks/results")
     ap.add_argument("--ml2-hp", nargs="*", default=[], metavar="NAME=VALUE",
                     help="ml2tuner hyperparameters other than the defaults (a control run, "
                          "e.g. a former default; use with --name)")
     a = ap.parse_args(argv)
     repeats = 3 if a.quick else a.repeats
-    if repeats < 1 or a.first_repeat < 0 or not a.name.replace("_", "").replace("-", "").isalnum():
-        print("--repeats must be >= 1, --first-repeat >= 0 and --name a plain file name",
-              file=sys.stderr)
+    if repeats < 1 or a.first_repeat < 0:
+        print("--repeats must be >= 1 and --first-repeat >= 0", file=sys.stderr)
         return 2
     run_range = range(a.first_repeat, a.first_repeat + repeats)
     all_caches = {g: SHARED / f"{g}.json.gz" for g in GPU}

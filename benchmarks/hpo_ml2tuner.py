@@ -33,7 +33,8 @@ from ml2tuner.hpo.kinds import hpo_per_kind
 from ml2tuner.hpo.meta import hpo
 from ml2tuner.hpo.objective import SCORE_FLOOR
 
-from _data import GPU_DEV, GPU_HELD_OUT, RESULTS, ROOT, SHARED, provenance, write_result
+from _data import (GPU_DEV, GPU_HELD_OUT, RESULTS, ROOT, SHARED, plain_name, provenance,
+                   write_result)
 
 TRAIN_LAYERS = ["C2", "C4", "C6", "C8", "C10"]
 
@@ -89,7 +90,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--target", type=float, default=10.0, help="minimum held-out improvement %%")
     ap.add_argument("--quick", action="store_true", help="a short check: 2+2 spaces, tiny budgets")
-    ap.add_argument("--name", help="result name in benchmarks/results (default from the "
+    ap.add_argument("--name", type=plain_name, help="result name in benchmarks/results (default from the "
                     "splits, e.g. hpo_ml2tuner_gpu): a variant, e.g. another --params, under "
                     "its own name")
     ap.add_argument("--per-kind", action="store_true",
@@ -100,12 +101,8 @@ def main():
         a.evals, a.repeats, a.validate_repeats, a.test_repeats, a.budget = 2, 1, 2, 2, 60
     os.chdir(ROOT)            # relative paths in the saved results
     splits = [s.strip() for s in a.split.split(",") if s.strip()]
-    name = "hpo_ml2tuner" + ("" if splits == ["gpu", "vta"] else "_" + "_".join(splits)) \
-        + ("_per_kind" if a.per_kind else "") + ("_quick" if a.quick else "")
-    if a.name:
-        if not a.name.replace("_", "").replace("-", "").isalnum():
-            ap.error("--name must be a plain file name")
-        name = a.name
+    name = a.name or ("hpo_ml2tuner" + ("" if splits == ["gpu", "vta"] else "_" + "_".join(splits))
+                      + ("_per_kind" if a.per_kind else "") + ("_quick" if a.quick else ""))
     if a.per_kind and splits != ["vta"]:
         ap.error("--per-kind applies to the VTA split only (--split vta)")
     text, data, ok = [], {"splits": {}}, True

@@ -1,4 +1,6 @@
-"""The paired difference `benchmarks/gpu_caches.py` prints beside its checks."""
+"""Benchmark helpers: the paired difference `benchmarks/gpu_caches.py` prints beside its
+checks, and the result-name check the benchmarks' --name options share."""
+import argparse
 import sys
 from pathlib import Path
 
@@ -7,6 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 gpu_caches = pytest.importorskip("gpu_caches")
+_data = pytest.importorskip("_data")
 
 
 def _cells(values):
@@ -27,3 +30,14 @@ def test_paired_difference_needs_every_repeat_of_both():
     cells = _cells({("a", "ml2tuner"): [1.0, 0.9], ("a", "xgb"): [0.9]})
     assert gpu_caches.paired_difference(cells, ["a"], 200, "xgb", 2) is None
     assert gpu_caches.paired_difference(cells, ["a"], 200, "random", 2) is None
+
+
+@pytest.mark.parametrize("name", ["gpu_caches_seed1", "hpo-gpu-wide2"])
+def test_plain_name_keeps_file_names(name):
+    assert _data.plain_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "a b", "", "x.txt"])
+def test_plain_name_refuses_paths(name):
+    with pytest.raises(argparse.ArgumentTypeError):
+        _data.plain_name(name)
