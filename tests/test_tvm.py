@@ -20,7 +20,10 @@ TVM_OK, TVM_WHY = tvm_available()
 needs_tvm = pytest.mark.skipif(not TVM_OK, reason=f"TVM unavailable: {TVM_WHY}")
 
 SPEC = "matmul:M=64,N=64,K=64"
-LANES = 4      # build-time limit: schedules vectorizing wider than this fail to build
+# build-time limit: schedules vectorizing wider than this fail to build. At 8 lanes a 16-trial
+# run measured 2 to 12 valid schedules in repeated runs (TVM's threaded evolutionary search and
+# the measured latencies make each run differ); at 4 lanes as few as 1, too close to 0.
+LANES = 8
 
 
 # ----- no TVM needed ---------------------------------------------------------------------------
@@ -71,7 +74,7 @@ def test_tune_small_matmul(tuned):
     assert tuned["trials"] == 16
     assert tuned["n_ok"] + tuned["n_compile_error"] + tuned["n_runtime_error"] \
         + tuned["n_timeout"] == 16
-    assert tuned["n_ok"] >= 1 and tuned["n_compile_error"] >= 1     # LANES=4 fails many
+    assert tuned["n_ok"] >= 1 and tuned["n_compile_error"] >= 1     # LANES fails some
     assert 0 < tuned["best_latency_s"] < 1e-2 and tuned["best_gflops"] > 0
     assert any(k.startswith("d0.tile.") for k in tuned["best_config"])
     db = tuned["_objects"]["database"]
@@ -147,11 +150,16 @@ def test_saved_model_is_a_bundle_and_reloads(tuned):
     m2.load(str(d))
     x = core.vis
     assert np.allclose(m2.core.p_valid(x), core.p_valid(x))
-    # with P and A trained (whether or not 16 trials on a loaded machine gave `warmup` valid
-    # runs), the saved directory is a bundle that the project's own loader reads
-    # (trained on the reloaded copy, so the fixture's own state stays as the run left it)
+    # with P and A trained, the saved directory is a bundle that the project's own loader
+    # reads. Trained on the reloaded copy, so the fixture's own state stays as the run left it,
+    # with 16 synthetic measurements added: how many of the run's 16 were valid varies from run
+    # to run, and P needs two.
+    ctx, cands, results, _, ok = _synthetic(16, seed_base=30_001)
+    assert ok.sum() >= 2 and (~ok).any()
+    n_before = len(m2.core.valid)
+    m2.update(ctx, cands, results)
     core = m2.core
-    assert core.n_valid >= 2, "the fixture's run measured fewer than two valid schedules"
+    assert len(core.valid) == n_before + 16
     core.warmup = min(core.warmup, core.n_valid)
     core.fit()
     assert core.models["P"] is not None and core.models["A"] is not None
