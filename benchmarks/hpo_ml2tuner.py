@@ -39,13 +39,13 @@ from _data import (GPU_DEV, GPU_HELD_OUT, RESULTS, ROOT, SHARED, plain_name, pro
 TRAIN_LAYERS = ["C2", "C4", "C6", "C8", "C10"]
 
 #: the settings searched per split: those that act on that kind of space. Without a compiler
-#: (GPU caches) Model A never runs and the trust region, crossover and V-screened random share
-#: fill each round; with one (VTA) every candidate A ranks is compiled first, and the clock
+#: (GPU caches) Model A never runs, the trust region, crossover and V-screened random share
+#: fill each round, and the first batch's design weighs on the score's early points; with one (VTA) every candidate A ranks is compiled first, and the clock
 #: charges each compile (0.3 s against 0.4-0.6 s per profile), so alpha, neighbour_top and
 #: use_a decide how much of the time budget goes on compiles that are never measured.
 PARAMS = {
     "gpu": ["batch_size", "n_init", "v_threshold", "epsilon", "epsilon_no_compiler",
-            "local_share", "crossover_share", "crossover_top", "neighbour_top"],
+            "local_share", "crossover_share", "crossover_top", "neighbour_top", "init_design"],
     "vta": ["batch_size", "n_init", "v_threshold", "epsilon", "a_min_valid", "alpha",
             "neighbour_top", "use_a"]}
 #: per split: full evaluations of search budget, seeds per space in the search (also SMAC's

@@ -68,7 +68,8 @@ def test_ml2tuner_space_is_read_from_its_table():
     assert set(t) == {n for n, h in table.items() if h.tunable and (
         h.condition is None or h.condition[0] in t or h.active(defaults))}
     assert set(t) == {"batch_size", "n_init", "v_threshold", "epsilon", "a_min_valid",
-                      "local_share"}
+                      "local_share", "init_design"}
+    assert to_configspace(t)["init_design"].choices == ("random", "maximin")
     sa = {n for n, h in table.items() if h.condition and h.condition[0] == "explorer"}
     named = searched(table, list(t) + ["explorer"] + sorted(sa))
     cs = to_configspace(named)
