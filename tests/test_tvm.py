@@ -126,7 +126,13 @@ def test_failed_builds_reach_the_cost_model_and_are_learned(tuned):
     assert all(visible_features(c) == raw["config"] for c, raw in zip(cands, lines))
     pv = core.p_valid(visible_matrix(cands))
     ok = np.array([raw["status"] == "ok" for raw in lines])
-    assert pv[~ok].mean() < pv[ok].mean()
+    # V judges candidates once it has seen v_min_failures failures (how many a real run gives
+    # varies); before that every candidate gets the observed valid rate
+    assert core.v_active == ((~ok).sum() >= core.v_min_failures)
+    if core.v_active:
+        assert pv[~ok].mean() < pv[ok].mean()
+    else:
+        assert np.allclose(pv, ok.mean())
 
 
 @needs_tvm
