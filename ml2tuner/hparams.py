@@ -6,12 +6,14 @@ its search space, and `resolve()` checks user-supplied values against it.
 `tunable` says whether HPO searches the setting by default (a user may still name it);
 `condition = (parent, values)` says the setting only matters while hyperparameter `parent`
 takes one of `values` (e.g. simulated-annealing settings only when that explorer runs), which
-HPO turns into a conditional search space.
+HPO turns into a conditional search space. `acts` says which spaces the setting acts on: any,
+only those with a compiler (hidden features, Model A) or only those without; HPO's default
+search leaves out the settings that act on none of its training spaces.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import UserError
 
@@ -35,6 +37,7 @@ class HP:
     doc: str = ""
     tunable: bool = True
     condition: tuple | None = None      # (parent name, tuple of parent values)
+    acts: str = "any"                   # "any", "compiler" or "no_compiler" (see SPACE_KINDS)
 
     def active(self, values: dict) -> bool:
         """Whether the setting matters, given the other settings' values."""
@@ -81,9 +84,27 @@ def resolve(table: dict, given: dict) -> dict:
     return out
 
 
+#: the kinds of space a setting can act on alone: with a compiler (hidden features) or without
+SPACE_KINDS = ("compiler", "no_compiler")
+
+
+def acting_on(table: dict, compiler=(), no_compiler=()) -> dict:
+    """`table` with the entries named in `compiler` / `no_compiler` marked as acting only on
+    spaces of that kind."""
+    out = dict(table)
+    for kind, names in (("compiler", compiler), ("no_compiler", no_compiler)):
+        for n in names:
+            out[n] = replace(out[n], acts=kind)
+    return out
+
+
 def check_table(table: dict) -> None:
-    """A condition must name another hyperparameter of the table and values it can take."""
+    """A condition must name another hyperparameter of the table and values it can take;
+    `acts` must be "any" or one of SPACE_KINDS."""
     for k, hp in table.items():
+        if hp.acts != "any" and hp.acts not in SPACE_KINDS:
+            raise ValueError(f"hyperparameter {k!r}: acts={hp.acts!r} is not 'any' or one of "
+                             f"{SPACE_KINDS}")
         if hp.condition is None:
             continue
         parent, allowed = hp.condition
@@ -96,7 +117,7 @@ def check_table(table: dict) -> None:
 def table_as_dict(table: dict) -> dict:
     return {k: {"default": hp.default, "low": hp.low, "high": hp.high,
                 "choices": list(hp.choices) if hp.choices else None, "log": hp.log, "doc": hp.doc,
-                "tunable": hp.tunable,
+                "tunable": hp.tunable, "acts": hp.acts,
                 "condition": [hp.condition[0], list(hp.condition[1])] if hp.condition else None}
             for k, hp in table.items()}
 

@@ -79,6 +79,26 @@ def test_ml2tuner_space_is_read_from_its_table():
     assert "extra_knob" in searched(grown) and "extra_knob" in to_configspace(searched(grown))
 
 
+def test_default_search_leaves_out_what_acts_on_no_training_space():
+    from ml2tuner.hpo.evaluate import space_kind
+    from ml2tuner.tuners.ml2tuner import COMPILER_ONLY, NO_COMPILER_ONLY
+    table = TUNERS["ml2tuner"].HYPERPARAMETERS
+    assert {table[n].acts for n in COMPILER_ONLY} == {"compiler"}
+    assert {table[n].acts for n in NO_COMPILER_ONLY} == {"no_compiler"}
+    both = searched(table)
+    assert set(searched(table, space_kinds={"compiler", "no_compiler"})) == set(both)
+    vta, kt = searched(table, space_kinds={"compiler"}), searched(table, space_kinds={"no_compiler"})
+    assert set(both) - set(vta) == {"local_share", "init_design"}
+    assert set(both) - set(kt) == {"a_min_valid"}
+    # a setting named by the user is searched whatever the spaces
+    assert "a_min_valid" in searched(table, ["a_min_valid", "batch_size"], {"no_compiler"})
+    assert space_kind(C9) == "compiler"
+    unseen = ROOT / "benchmarks" / "data" / "kerneltuner_heldout" / "convolution__RTX_2080_Ti.json.gz"
+    assert space_kind(unseen) == "no_compiler"
+    with pytest.raises(ValueError, match="acts='gpu'"):
+        searched({"x": HP(1, 0, 2, acts="gpu")})
+
+
 # ----- settings files ----------------------------------------------------------------------------
 def test_settings_file_round_trip_and_refusals(tmp_path):
     table = TUNERS["ml2tuner"].HYPERPARAMETERS
@@ -215,6 +235,48 @@ def test_hpo_keeps_the_defaults_when_the_incumbent_loses(fake_runs, monkeypatch,
     assert d["test_incumbent_vs_defaults"]["time"]["diff"] < 0
     s = json.loads((tmp_path / "settings.json").read_text())
     assert s["tuned"] is False and s["hparams"]["batch_size"] == 10
+
+
+def test_hpo_default_search_on_traces_with_a_compiler(monkeypatch, tmp_path, capsys):
+    """With no --params, the settings that act only without a compiler are left out on VTA
+    traces, and the output says so."""
+    seen = []
+
+    def fake(path, tuner, hp, seed, budget, n_points=20, stop_at_cutoff=False, objective=None):
+        seen.append(dict(hp))
+        s = 0.5 - 0.01 * abs(hp["batch_size"] - 20)
+        return {"score": s, "score_time": s}
+    monkeypatch.setattr(ev, "run_one", fake)
+    d = hpo("ml2tuner", [C9], [C10], "random", evals=3, repeats=1, budget=20,
+            out_dir=tmp_path, validate_repeats=1)
+    assert d["not_searched_no_effect"] == ["local_share", "init_design"]
+    assert "batch_size" in d["searched"] and "a_min_valid" in d["searched"]
+    assert not set(d["searched"]) & {"local_share", "init_design"}
+    assert seen and all("init_design" not in hp and "local_share" not in hp for hp in seen)
+    assert "not searched (no effect on these training spaces): local_share, init_design" \
+        in capsys.readouterr().err
+
+
+def test_hpo_when_the_defaults_crash(monkeypatch, tmp_path):
+    """Defaults that crash on the re-evaluation are reported as such (no figure made up for
+    them) and a tuned setting that runs is kept."""
+    def fake(path, tuner, hp, seed, budget, n_points=20, stop_at_cutoff=False, objective=None):
+        if hp["batch_size"] == 10:
+            raise RuntimeError("the defaults fail here")
+        return {"score": 0.3, "score_time": 0.3}
+    monkeypatch.setattr(ev, "run_one", fake)
+    from ml2tuner.cli.hpo import format_hpo
+    d = hpo("ml2tuner", [C9], [C10], "random", evals=4, repeats=1, budget=20,
+            names=["batch_size"], out_dir=tmp_path, validate_repeats=2, progress=False)
+    assert d["kept"] and d["final_hparams"]["batch_size"] != 10
+    assert d["verdict"] == "the defaults crashed on the re-evaluation: the tuned setting is kept"
+    assert d["validate"]["defaults"]["time"] is None and d["validate"]["incumbent"]["time"] == 0.3
+    assert d["test_final_vs_defaults"]["time"] is None
+    assert any("the defaults fail here" in c["error"] for c in d["crashes"])
+    text = format_hpo(d)
+    assert "defaults crashed" in text and "held-out, final vs defaults (time): crashed" in text
+    assert (tmp_path / "hpo.png").stat().st_size > 0
+    json.loads((tmp_path / "hpo.json").read_text())
 
 
 def test_hpo_keeps_a_winner_and_writes_its_settings(fake_runs, monkeypatch, tmp_path, capsys):

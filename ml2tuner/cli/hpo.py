@@ -97,6 +97,10 @@ def format_pooled(d: dict, c: dict, label: str = "") -> str:
             f".. {c['gap_ci'][1]:+.1f} %)")
 
 
+def _score(v) -> str:
+    return "crashed" if v is None else f"{v:.4f}"
+
+
 def format_hpo(d: dict) -> str:
     """The human summary of an `hpo` result."""
     ax = d["axis"]
@@ -107,7 +111,7 @@ def format_hpo(d: dict) -> str:
         f"{len(d['crashes'])} crashed runs, {d['wall_seconds']} s",
         f"  incumbent: {json.dumps(d['incumbent_hparams'])}",
         f"  re-evaluation ({d['validate_repeats']} fresh seeds per training space): incumbent "
-        f"{v['incumbent'][ax]:.4f}, defaults {v['defaults'][ax]:.4f}",
+        f"{_score(v['incumbent'][ax])}, defaults {_score(v['defaults'][ax])}",
         f"  {d['verdict']}"]
     if d.get("aggregate"):
         lines.append(f"  score of a setting: {d['aggregate']}")
@@ -197,7 +201,8 @@ def register(sub) -> None:
     p.add_argument("--test-repeats", type=positive_int_arg, default=None,
                    help="seeds per held-out space (default: --validate-repeats)")
     p.add_argument("--params", help="comma-separated hyperparameters to search (default: those "
-                   "the tuner's table marks tunable" + _tunable_note() + ")")
+                   "the tuner's table marks tunable and that act on some training space: "
+                   "with a compiler or without" + _tunable_note() + ")")
     p.add_argument("--out", default="hpo-results", help="folder for settings.json, hpo.csv, "
                    "hpo.json, hpo.png (default hpo-results)")
     p.add_argument("--per-kind", action="store_true",

@@ -37,8 +37,9 @@ def _hyperparameter(name: str, hp: HP):
                                       default_value=float(hp.default))
 
 
-def searched(table: dict, names=None) -> dict:
-    """The entries HPO searches: `names` if given, else those marked tunable; minus
+def searched(table: dict, names=None, space_kinds=None) -> dict:
+    """The entries HPO searches: `names` if given, else those marked tunable that act on one of
+    `space_kinds` (the training spaces' kinds, `hparams.SPACE_KINDS`; None: every kind); minus
     conditional ones that the fixed (unsearched) parent's default switches off."""
     check_table(table)
     if names:
@@ -47,7 +48,8 @@ def searched(table: dict, names=None) -> dict:
             raise UserError(f"unknown hyperparameter {unknown[0]!r}; known: {', '.join(table)}")
         picked = {n: table[n] for n in names}
     else:
-        picked = {n: hp for n, hp in table.items() if hp.tunable}
+        picked = {n: hp for n, hp in table.items() if hp.tunable
+                  and (space_kinds is None or hp.acts == "any" or hp.acts in space_kinds)}
     defaults = {n: hp.default for n, hp in table.items()}
     out = {n: hp for n, hp in picked.items()
            if hp.condition is None or hp.condition[0] in picked or hp.active(defaults)}

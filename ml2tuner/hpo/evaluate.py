@@ -33,6 +33,12 @@ def load_space(path, objective: str | None = None) -> ExhaustiveData:
     return _DATA[key]
 
 
+def space_kind(path, objective: str | None = None) -> str:
+    """"compiler" when the space records hidden features (a tuner can compile candidates
+    before measuring them), else "no_compiler" (`hparams.SPACE_KINDS`)."""
+    return "compiler" if load_space(path, objective).hidden is not None else "no_compiler"
+
+
 def run_seed(seed: int, space_index: int, repeat: int) -> int:
     """The seed of one run, from (seed, space index, repeat) only."""
     return int(np.random.SeedSequence([int(seed), int(space_index), int(repeat)])

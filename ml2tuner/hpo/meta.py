@@ -244,9 +244,10 @@ VALIDATE_SEEDS = 2 ** 40
 TEST_SEEDS = 2 ** 41
 
 
-def hpo_table(tuner_name: str, names=None) -> dict:
+def hpo_table(tuner_name: str, names=None, space_kinds=None) -> dict:
     """The part of the tuner's table that HPO searches: `names`, else the entries marked
-    tunable (conditional ones only where their parent can activate them)."""
+    tunable that act on one of `space_kinds` (None: any; conditional ones only where their
+    parent can activate them)."""
     from ..tuners import TUNERS
     from .configspace import searched
     if tuner_name not in TUNERS:
@@ -254,13 +255,28 @@ def hpo_table(tuner_name: str, names=None) -> dict:
     table = TUNERS[tuner_name].HYPERPARAMETERS
     if not table:
         raise UserError(f"tuner {tuner_name!r} has no hyperparameters to tune")
-    return searched(table, names)
+    return searched(table, names, space_kinds)
 
 
 def _nanmean(m) -> float | None:
     """Mean over the runs that did not crash (None if all did)."""
     m = np.asarray(m, dtype=float)
     return None if np.isnan(m).all() else float(np.nanmean(m))
+
+
+def _verdict(kept: bool, same: bool, crashed: bool, def_crashed: bool) -> str:
+    """What the re-evaluation decided, in words (`crashed`: the incumbent crashed on some run;
+    `def_crashed`: the defaults did)."""
+    if kept:
+        return ("the defaults crashed on the re-evaluation: the tuned setting is kept"
+                if def_crashed else
+                "the tuned setting beat the defaults on the re-evaluation and is kept")
+    if same:
+        return "the search found nothing better than the defaults" + (
+            ", and they crashed on the re-evaluation" if def_crashed else "")
+    if crashed:
+        return "the incumbent crashed on the re-evaluation: the defaults stand"
+    return "the incumbent did not beat the defaults on the re-evaluation: the defaults stand"
 
 
 def _run_lists(m) -> list[list[float | None]]:
@@ -325,6 +341,15 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: i
                   dask_scheduler=dask_scheduler, floor=floor)
     train = RunObjective(tuner_name, train_spaces, **common)
     test = RunObjective(tuner_name, test_spaces, **common)
+    left_out: list[str] = []
+    if not names:       # the default search: only what acts on some training space
+        from .evaluate import space_kind
+        kinds = {space_kind(p, objective) for p in train.paths}
+        acting = hpo_table(tuner_name, None, space_kinds=kinds)
+        left_out = [n for n in table if n not in acting]
+        table = acting
+        if left_out:
+            say(f"not searched (no effect on these training spaces): {', '.join(left_out)}")
     t_start = time.perf_counter()
     defaults = canonical(table, {})
     run_budget = int(evals) * len(train.paths) * int(repeats)
@@ -337,8 +362,9 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: i
     v_def, v_inc = _axes(train, defaults, vseeds, floor), _axes(train, inc, vseeds, floor)
     same = inc == defaults
     crashed = bool(np.isnan(v_inc[axis]).any())
+    def_crashed = bool(np.isnan(v_def[axis]).any())
     kept = (not same and not crashed
-            and float(v_inc[axis].mean()) > float(v_def[axis].mean()))
+            and (def_crashed or float(v_inc[axis].mean()) > float(v_def[axis].mean())))
     final = inc if kept else defaults
     say("scoring on the held-out spaces")
     tseeds = range(TEST_SEEDS, TEST_SEEDS + int(test_repeats or validate_repeats))
@@ -350,7 +376,8 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: i
 
     def cis(new, old, s):
         return {ax: bootstrap_improvement(new[ax], old[ax], seed=s)
-                if not np.isnan(new[ax]).any() else None for ax in ("samples", "time", "both")}
+                if not (np.isnan(new[ax]).any() or np.isnan(old[ax]).any()) else None
+                for ax in ("samples", "time", "both")}
     full_hp = {**{k: h.default for k, h in TUNERS[tuner_name].HYPERPARAMETERS.items()}, **final}
     summary = {
         "tuner": tuner_name, "meta": meta, "axis": axis, "evals": int(evals),
@@ -358,21 +385,18 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: i
         "n_settings": len({tuple(sorted(map(repr, h["hparams"].items()))) for h in history}),
         "repeats": int(repeats), "validate_repeats": int(validate_repeats),
         "test_repeats": len(tseeds), "budget": int(budget), "seed": int(seed),
-        "searched": list(table), "train": [str(s) for s in train_spaces],
+        "searched": list(table), "not_searched_no_effect": left_out,
+        "train": [str(s) for s in train_spaces],
         "floor": floor, "aggregate": aggregate_note(floor),
         "test": [str(s) for s in test_spaces],
         "default_hparams": defaults, "incumbent_hparams": inc,
         "incumbent_is_default": same, "kept": kept, "final_hparams": final,
-        "verdict": ("the tuned setting beat the defaults on the re-evaluation and is kept"
-                    if kept else "the search found nothing better than the defaults" if same
-                    else "the incumbent crashed on the re-evaluation: the defaults stand"
-                    if crashed else "the incumbent did not beat the defaults on the "
-                                    "re-evaluation: the defaults stand"),
+        "verdict": _verdict(kept, same, crashed, def_crashed),
         "validate": {"incumbent": {ax: _nanmean(m) for ax, m in v_inc.items()},
-                     "defaults": {ax: float(m.mean()) for ax, m in v_def.items()}},
+                     "defaults": {ax: _nanmean(m) for ax, m in v_def.items()}},
         "test_scores": {"final": {ax: _nanmean(m) for ax, m in t_fin.items()},
                         "incumbent": {ax: _nanmean(m) for ax, m in t_inc.items()},
-                        "defaults": {ax: float(m.mean()) for ax, m in t_def.items()}},
+                        "defaults": {ax: _nanmean(m) for ax, m in t_def.items()}},
         "test_final_vs_defaults": cis(t_fin, t_def, seed),
         "test_final_vs_defaults_raw": cis(r_fin, r_def, seed),
         "test_incumbent_vs_defaults": cis(t_inc, t_def, seed),
@@ -383,7 +407,7 @@ def hpo(tuner_name: str, train_spaces, test_spaces, meta: str = "smac", evals: i
             ("defaults_raw", r_def))},
         # folder/name: held-out layers share file names across accelerators
         "test_per_space": {f"{Path(p).parent.name}/{Path(p).name}": {
-            "incumbent": _nanmean(t_inc[axis][i]), "defaults": float(t_def[axis][i].mean())}
+            "incumbent": _nanmean(t_inc[axis][i]), "defaults": _nanmean(t_def[axis][i])}
             for i, p in enumerate(test.paths)},
         "crashes": train.crashes + test.crashes,
         "history": history,
@@ -430,10 +454,10 @@ def save_results(out_dir, history: list[dict], summary: dict) -> dict:
     for how, g in df[df["score"].notna()].groupby("how"):
         ax.plot(g["runs"], g["score"], "o", ms=3, alpha=0.5, label=how)
     axis = summary["axis"]
-    ax.axhline(summary["validate"]["defaults"][axis], ls=":", c="grey",
-               label="defaults (re-evaluation)")
-    ax.axhline(summary["validate"]["incumbent"][axis], ls="--", c="k",
-               label="incumbent (re-evaluation)")
+    for who, style in (("defaults", dict(ls=":", c="grey")), ("incumbent", dict(ls="--", c="k"))):
+        y = summary["validate"][who][axis]
+        if y is not None:           # None: every run of it crashed
+            ax.axhline(y, label=f"{who} (re-evaluation)", **style)
     ax.set_xlabel("replayed runs")
     ax.set_ylabel(f"score P, {axis} axis (train)")
     ax.set_title(f"{summary['tuner']} HPO with {summary['meta']}")

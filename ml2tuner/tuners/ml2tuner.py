@@ -19,7 +19,7 @@ import numpy as np
 
 from ..acquisition import ACQUISITIONS, PerformanceEnsemble, acquisition
 from ..data.records import hidden_row
-from ..hparams import HP
+from ..hparams import HP, acting_on
 from ..measure import MeasureResult
 from ..selection import ml2_step
 from ..surrogates import AdvancedModel, PerformanceModel, ValidityModel, offset_column
@@ -30,6 +30,14 @@ from .base import Tuner
 SOURCES = ("global", "local", "crossover", "random")
 XGB = dict(n_estimators=(10, 600), max_depth=(1, 12), eta=(0.01, 1.0))
 SA = ("explorer", ("sa",))
+#: settings that act only where the space has a compiler (Model A, the compile filter) or only
+#: where it has none (the trust region, crossover and V-screened random shares, the first
+#: batch's design, the source bandit, the `_no_compiler` twins)
+COMPILER_ONLY = ("a_min_valid", "use_a", "a_rank_compiled", "compile_filter", "refit_every",
+                 "p_max_depth", "a_n_estimators", "a_max_depth", "a_eta")
+NO_COMPILER_ONLY = ("epsilon_no_compiler", "local_share", "crossover_share", "crossover_top",
+                    "local_diverse", "init_design", "refit_every_no_compiler",
+                    "p_max_depth_no_compiler", "source_bandit", "bandit_top", "bandit_prior")
 
 
 def _xgb_hps(prefix, what, tunable=()):
@@ -47,7 +55,7 @@ def _xgb_hps(prefix, what, tunable=()):
 
 class ML2Tuner(Tuner):
     name = "ml2tuner"
-    HYPERPARAMETERS = {
+    HYPERPARAMETERS = acting_on({
         "batch_size": HP(10, 1, 64, doc="N: configurations measured per round"),
         # HPO searches by default only the settings below marked tunable: with two replayed
         # runs per training space a setting's score is noisy, and every further dimension is
@@ -178,7 +186,7 @@ class ML2Tuner(Tuner):
                           doc="a refit continues boosting from the previous models with this "
                               "many new rounds (0: refit from scratch); a model that reaches "
                               "twice its boosting rounds is refit from scratch"),
-    }
+    }, compiler=COMPILER_ONLY, no_compiler=NO_COMPILER_ONLY)
 
     def __init__(self, space, seed=0, **hparams):
         super().__init__(space, seed, **hparams)
