@@ -55,6 +55,11 @@ BUDGETS = {"gpu": dict(evals=25, repeats=10, test_repeats=30),
            "vta": dict(evals=10, repeats=6, test_repeats=20)}
 
 
+def _cell(v) -> str:
+    """A per-space score, or "crashed" where every run of the setting there crashed."""
+    return f"{'crashed':>7s}" if v is None else f"{v:7.3f}"
+
+
 def split_spaces(split: str, quick: bool):
     if split == "gpu":
         train = [SHARED / f"{g}.json.gz" for g in GPU_DEV]
@@ -129,7 +134,7 @@ def main():
         text += [f"[{split}] train {len(train)} spaces, test {len(test)} spaces", format_hpo(d),
                  "  per held-out space (incumbent / defaults, "
                  f"{a.axis} axis):"]
-        text += [f"    {k:48s} {v['incumbent']:7.3f} / {v['defaults']:7.3f}"
+        text += [f"    {k:48s} {_cell(v['incumbent'])} / {_cell(v['defaults'])}"
                  for k, v in d["test_per_space"].items()]
         r = d["test_final_vs_defaults_raw"][a.axis] if a.floor is not None else c
         raw_hit = meets(r, a.target)
@@ -186,8 +191,8 @@ def per_kind(a, rel, b, names, name):
         lines += [f"[vta, {kind} layers] train {len(s['train'])} spaces, test "
                   f"{len(s['test'])} spaces", format_hpo(s),
                   f"  per held-out space (final / defaults, {a.axis} axis):"]
-        lines += [f"    {k:48s} {v['incumbent'] if s['kept'] else v['defaults']:7.3f} / "
-                  f"{v['defaults']:7.3f}" for k, v in s["test_per_space"].items()]
+        lines += [f"    {k:48s} {_cell(v['incumbent'] if s['kept'] else v['defaults'])} / "
+                  f"{_cell(v['defaults'])}" for k, v in s["test_per_space"].items()]
         out[kind] = {k: v for k, v in s.items() if k not in ("history", "test_runs")}
     c, r = d["pooled_vs_defaults"][a.axis], d["pooled_vs_defaults_raw"][a.axis]
     if c is None or r is None:
