@@ -40,9 +40,10 @@ TRAIN_LAYERS = ["C2", "C4", "C6", "C8", "C10"]
 
 #: the settings searched per split: those that act on that kind of space. Without a compiler
 #: (GPU caches) Model A never runs, the trust region, crossover and V-screened random share
-#: fill each round, and the first batch's design weighs on the score's early points; with one (VTA) every candidate A ranks is compiled first, and the clock
-#: charges each compile (0.3 s against 0.4-0.6 s per profile), so alpha, neighbour_top and
-#: use_a decide how much of the time budget goes on compiles that are never measured.
+#: fill each round, and the first batch's design weighs on the score's early points; with one
+#: (VTA) every candidate A ranks is compiled first, and the clock charges each compile (0.3 s
+#: against 0.4-0.6 s per profile), so alpha, neighbour_top and use_a decide how much of the
+#: time budget goes on compiles that are never measured.
 PARAMS = {
     "gpu": ["batch_size", "n_init", "v_threshold", "epsilon", "epsilon_no_compiler",
             "local_share", "crossover_share", "crossover_top", "neighbour_top", "init_design"],

@@ -87,13 +87,15 @@ def test_default_search_leaves_out_what_acts_on_no_training_space():
     assert {table[n].acts for n in NO_COMPILER_ONLY} == {"no_compiler"}
     both = searched(table)
     assert set(searched(table, space_kinds={"compiler", "no_compiler"})) == set(both)
-    vta, kt = searched(table, space_kinds={"compiler"}), searched(table, space_kinds={"no_compiler"})
+    vta = searched(table, space_kinds={"compiler"})
+    kt = searched(table, space_kinds={"no_compiler"})
     assert set(both) - set(vta) == {"local_share", "init_design"}
     assert set(both) - set(kt) == {"a_min_valid"}
     # a setting named by the user is searched whatever the spaces
     assert "a_min_valid" in searched(table, ["a_min_valid", "batch_size"], {"no_compiler"})
     assert space_kind(C9) == "compiler"
-    unseen = ROOT / "benchmarks" / "data" / "kerneltuner_heldout" / "convolution__RTX_2080_Ti.json.gz"
+    unseen = (ROOT / "benchmarks" / "data" / "kerneltuner_heldout"
+              / "convolution__RTX_2080_Ti.json.gz")
     assert space_kind(unseen) == "no_compiler"
     with pytest.raises(ValueError, match="acts='gpu'"):
         searched({"x": HP(1, 0, 2, acts="gpu")})
