@@ -18,15 +18,17 @@ GPU_HELD_OUT = ["convolution_milo__A4000", "legacy_convolution__RTX_3090", "lega
 
 def provenance(argv=None) -> dict:
     """The command that produced a result and the git commit it ran on ("+dirty" with
-    uncommitted changes). Take it before writing anything: a result file written earlier in the
-    same run would make the tree look dirty."""
+    uncommitted changes outside benchmarks/results: result files written by this or another
+    benchmark running in the same checkout change nothing that is measured, and a result file
+    read back as input, such as gpu_caches.py --reuse-kt, records its own commit)."""
     args = sys.argv[1:] if argv is None else list(argv)
     script = Path(sys.argv[0]).resolve()
     script = script.relative_to(ROOT) if script.is_relative_to(ROOT) else script
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":!benchmarks/results"],
                                cwd=ROOT, capture_output=True, text=True).stdout.strip()
         commit += "+dirty" if dirty else ""
     except (OSError, subprocess.CalledProcessError):

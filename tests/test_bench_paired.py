@@ -41,3 +41,26 @@ def test_plain_name_keeps_file_names(name):
 def test_plain_name_refuses_paths(name):
     with pytest.raises(argparse.ArgumentTypeError):
         _data.plain_name(name)
+
+
+def test_provenance_ignores_result_files_only(tmp_path, monkeypatch):
+    """Benchmarks run side by side in one checkout write result files; those do not make the
+    recorded commit "+dirty", a change to anything else does."""
+    import subprocess
+
+    def git(*a):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *a], cwd=tmp_path,
+                       check=True, capture_output=True)
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "benchmarks" / "results" / "r.txt").write_text("old\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "c")
+    monkeypatch.setattr(_data, "ROOT", tmp_path)
+    head = _data.provenance([])["commit"]
+    assert len(head) == 40
+    (tmp_path / "benchmarks" / "results" / "r.txt").write_text("new\n")
+    assert _data.provenance([])["commit"] == head
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert _data.provenance([])["commit"] == head + "+dirty"
