@@ -96,9 +96,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--target", type=float, default=10.0, help="minimum held-out improvement %%")
     ap.add_argument("--quick", action="store_true", help="a short check: 2+2 spaces, tiny budgets")
-    ap.add_argument("--name", type=plain_name, help="result name in benchmarks/results (default from the "
-                    "splits, e.g. hpo_ml2tuner_gpu): a variant, e.g. another --params, under "
-                    "its own name")
+    ap.add_argument("--name", type=plain_name,
+                    help="result name in benchmarks/results (default from the splits, e.g. "
+                         "hpo_ml2tuner_gpu): a variant, e.g. another --params, under its own name")
     ap.add_argument("--per-kind", action="store_true",
                     help="VTA split: one search per kind of layer (1x1, KxK), results pooled")
     a = ap.parse_args()
