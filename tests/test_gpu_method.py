@@ -201,7 +201,7 @@ def test_source_bandit_credits_picks_that_beat_the_top_k(tmp_path):
 
 
 def test_sourced_rounds_name_a_source_for_every_pick(tmp_path):
-    data, t = _tuned(tmp_path, n=60, epsilon=0.0)
+    data, t = _tuned(tmp_path, n=60, epsilon=0.0, init_share_no_compiler=0.0)
     assert t.stats["rounds"] == 5
     # every pick after the random first batch came from a source and was credited once
     credited = sum(t.source_hits.values()) + sum(t.source_misses.values())
@@ -221,6 +221,46 @@ def test_refit_period_without_a_compiler(tmp_path):
     assert v_fits(refit_every_no_compiler=1) == (8, 8)    # every round
     assert v_fits(refit_every_no_compiler=1, refit_every=3) == (8, 8)   # that is for compilers
     assert v_fits(refit_every_no_compiler=2)[0] == 5      # rounds 1, 2, 4, 6 and 8
+
+
+def test_initial_design_takes_a_share_of_the_budget_without_a_compiler(tmp_path):
+    from ml2tuner.accel.measurer import AccelMeasurer
+    data = _cache(tmp_path)
+
+    def first_fit(budget, **hp):
+        """(effective n_init, samples measured when the models were first fitted, run)"""
+        t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10, **hp)
+        at, real = [], t.v.fit
+
+        def fit(*a, **k):
+            at.append(len(t.results))
+            return real(*a, **k)
+        t.v.fit = fit
+        res = t.tune(budget, ReplayMeasurer(data))
+        assert len(res.history) == min(budget, len(data.space))
+        return t._n_init(), at[0], t
+    assert make_tuner("ml2tuner", data.space).hp["init_share_no_compiler"] == 0.25
+    # a quarter of 80 is 20: two random batches of 10, then the models
+    assert first_fit(80)[:2] == (20, 20)
+    assert first_fit(120)[:2] == (30, 30)
+    # n_init is the floor; share 0 is n_init alone (after the first batch of 10)
+    assert first_fit(20)[:2] == (8, 10)
+    assert first_fit(80, init_share_no_compiler=0.0)[:2] == (8, 10)
+    assert first_fit(80, n_init=40)[:2] == (40, 40)
+    # so a shorter run is not the prefix of a longer one
+    short, long_ = first_fit(40)[2], first_fit(80)[2]
+    assert [r.index for r in short.results[:10]] == [r.index for r in long_.results[:10]]
+    assert [r.index for r in short.results[10:20]] != [r.index for r in long_.results[10:20]]
+    # with a compiler, n_init holds whatever the budget
+    m = AccelMeasurer("vta-1x16", "resnet18.C9")
+    t = make_tuner("ml2tuner", m.space, seed=0, batch_size=10, n_init=8)
+    t.tune(40, m)
+    assert t.budget == 40 and t._n_init() == 8
+    # a transfer prior's models take over from the first round (n_init 0) at any budget
+    t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10)
+    t.use_prior_models(t.v, t.p)
+    t.budget = 200
+    assert t._n_init() == 0
 
 
 def test_model_p_depth_follows_whether_the_space_compiles(tmp_path):

@@ -83,6 +83,7 @@ class Tuner(ABC):
         self.visited: set[int] = set()
         self.results: list[MeasureResult] = []
         self.measurer: Measurer | None = None
+        self.budget: int | None = None     # n_trial of the running `tune` (None outside it)
 
     # ----- what subclasses implement --------------------------------------------------------
     @abstractmethod
@@ -109,6 +110,7 @@ class Tuner(ABC):
         if measurer.space.to_dict() != self.space.to_dict():
             raise ValueError("the measurer's space differs from the tuner's")
         self.measurer = measurer
+        self.budget = int(n_trial)
         out = TuneResult()
         resume = [r for r in resume]
         if resume:
