@@ -229,6 +229,7 @@ def test_initial_design_takes_a_share_of_the_budget_without_a_compiler(tmp_path)
 
     def first_fit(budget, **hp):
         """(effective n_init, samples measured when the models were first fitted, run)"""
+        hp = {"init_share_no_compiler": 0.25, **hp}
         t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10, **hp)
         at, real = [], t.v.fit
 
@@ -239,13 +240,14 @@ def test_initial_design_takes_a_share_of_the_budget_without_a_compiler(tmp_path)
         res = t.tune(budget, ReplayMeasurer(data))
         assert len(res.history) == min(budget, len(data.space))
         return t._n_init(), at[0], t
-    assert make_tuner("ml2tuner", data.space).hp["init_share_no_compiler"] == 0.25
+    assert make_tuner("ml2tuner", data.space).hp["init_share_no_compiler"] == 0.0
+    # the default, share 0: n_init alone (the models take over after the first batch of 10)
+    assert first_fit(80, init_share_no_compiler=0.0)[:2] == (8, 10)
     # a quarter of 80 is 20: two random batches of 10, then the models
     assert first_fit(80)[:2] == (20, 20)
     assert first_fit(120)[:2] == (30, 30)
-    # n_init is the floor; share 0 is n_init alone (after the first batch of 10)
+    # n_init is the floor
     assert first_fit(20)[:2] == (8, 10)
-    assert first_fit(80, init_share_no_compiler=0.0)[:2] == (8, 10)
     assert first_fit(80, n_init=40)[:2] == (40, 40)
     # so a shorter run is not the prefix of a longer one
     short, long_ = first_fit(40)[2], first_fit(80)[2]
@@ -253,11 +255,12 @@ def test_initial_design_takes_a_share_of_the_budget_without_a_compiler(tmp_path)
     assert [r.index for r in short.results[10:20]] != [r.index for r in long_.results[10:20]]
     # with a compiler, n_init holds whatever the budget
     m = AccelMeasurer("vta-1x16", "resnet18.C9")
-    t = make_tuner("ml2tuner", m.space, seed=0, batch_size=10, n_init=8)
+    t = make_tuner("ml2tuner", m.space, seed=0, batch_size=10, n_init=8,
+                   init_share_no_compiler=0.25)
     t.tune(40, m)
     assert t.budget == 40 and t._n_init() == 8
     # a transfer prior's models take over from the first round (n_init 0) at any budget
-    t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10)
+    t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10, init_share_no_compiler=0.25)
     t.use_prior_models(t.v, t.p)
     t.budget = 200
     assert t._n_init() == 0
