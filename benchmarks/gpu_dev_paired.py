@@ -5,9 +5,9 @@ a compiler passes before the full `gpu_caches.py` run.
 Every variant runs on the same seeds (repeat r on cache i: `run_seed(seed, i, r)`; the default
 seed 1000 keeps them apart from gpu_caches.py's, seed 0), one replay per budget (50, 100 and
 200): with `init_share_no_compiler` above 0, ML2Tuner's random initial design scales with its
-budget, so a shorter run is not a prefix of a longer one. Reported per
-variant: mean optimum/best per cache and over the caches, and the paired difference to the
-first variant with one standard error.
+budget, so a shorter run is not a prefix of a longer one. Reported per variant: mean
+optimum/best per cache and over the caches, and the paired difference to the first variant
+with one standard error.
 No target: it informs a choice; exit 0.
 
     python benchmarks/gpu_dev_paired.py [--repeats 60] [--seed 1000]

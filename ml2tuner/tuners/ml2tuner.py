@@ -173,13 +173,6 @@ class ML2Tuner(Tuner):
         "bandit_prior": HP(4.0, 0.0, 50.0, tunable=False, condition=("source_bandit", (True,)),
                            doc="source bandit: prior pseudo-picks per source, split in "
                                "proportion to the fixed shares"),
-        # measured on the development GPU caches: depth 4 against 6, +0.003 / +0.006 / +0.005
-        # mean optimum/best at budgets 50 / 100 / 200 over 100 paired runs at seed 1000 and
-        # +0.003 / +0.003 / +0.004 over 200 at seed 2000 (one standard error 0.003-0.004), the
-        # gain on the convolution cache, and a third less fitting time; depth 3 matched it on
-        # the first 100 runs only, depth 2 was worse. With tens to a few hundred valid samples
-        # and no hidden features, shallower trees share what they learn between neighbouring
-        # configurations
         # a trade-off, not a gain: on the development GPU caches, one run per budget, 0.25
         # against 0 gave +0.007 / +0.010 / +0.006 mean optimum/best at budgets 50 / 100 / 200
         # (200 paired runs per cache, seed 5000) and +0.007 / +0.005 / +0.009 (300, seed 6000),
@@ -193,6 +186,13 @@ class ML2Tuner(Tuner):
                                      doc="spaces without a compiler: the random initial design "
                                          "takes at least this share of the run's budget (the "
                                          "n_trial given to tune), and n_init at the least"),
+        # measured on the development GPU caches: depth 4 against 6, +0.003 / +0.006 / +0.005
+        # mean optimum/best at budgets 50 / 100 / 200 over 100 paired runs at seed 1000 and
+        # +0.003 / +0.003 / +0.004 over 200 at seed 2000 (one standard error 0.003-0.004), the
+        # gain on the convolution cache, and a third less fitting time; depth 3 matched it on
+        # the first 100 runs only, depth 2 was worse. With tens to a few hundred valid samples
+        # and no hidden features, shallower trees share what they learn between neighbouring
+        # configurations
         "p_max_depth_no_compiler": HP(4, *XGB["max_depth"], tunable=False,
                                       doc="Model P's tree depth on spaces without a compiler "
                                           "(p_max_depth is for spaces with one)"),
