@@ -13,17 +13,23 @@ def shared_data():
     return SHARED_DATA
 
 
-def count_v_fits(data, budget: int, seed: int, batch_size: int, **hp) -> tuple[int, int]:
-    """(Model V fits, update rounds) of an ML2Tuner run of `budget` samples replayed on `data`."""
+def v_fit_points(data, budget: int, seed: int, batch_size: int, **hp):
+    """(tuner, samples measured at each Model V fit) of an ML2Tuner run of `budget` samples
+    replayed on `data`."""
     from ml2tuner.replay import ReplayMeasurer
     from ml2tuner.tuners import make_tuner
     t = make_tuner("ml2tuner", data.space, seed=seed, batch_size=batch_size, **hp)
-    n = {"v": 0}
-    real = t.v.fit
+    at, real = [], t.v.fit
 
-    def counted(*a, **k):
-        n["v"] += 1
+    def recorded(*a, **k):
+        at.append(len(t.results))
         return real(*a, **k)
-    t.v.fit = counted
+    t.v.fit = recorded
     t.tune(budget, ReplayMeasurer(data))
-    return n["v"], t.n_updates
+    return t, at
+
+
+def count_v_fits(data, budget: int, seed: int, batch_size: int, **hp) -> tuple[int, int]:
+    """(Model V fits, update rounds) of an ML2Tuner run of `budget` samples replayed on `data`."""
+    t, at = v_fit_points(data, budget, seed, batch_size, **hp)
+    return len(at), t.n_updates

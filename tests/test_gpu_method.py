@@ -15,7 +15,7 @@ from ml2tuner.replay import ReplayMeasurer
 from ml2tuner.space import Knob, Space
 from ml2tuner.testing import write_kt_cache
 from ml2tuner.tuners import make_tuner
-from conftest import count_v_fits
+from conftest import count_v_fits, v_fit_points
 
 UNSEEN = (Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "kerneltuner_heldout"
           / "convolution__RTX_2080_Ti.json.gz")
@@ -230,15 +230,8 @@ def test_initial_design_takes_a_share_of_the_budget_without_a_compiler(tmp_path)
     def first_fit(budget, **hp):
         """(effective n_init, samples measured when the models were first fitted, run)"""
         hp = {"init_share_no_compiler": 0.25, **hp}
-        t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10, **hp)
-        at, real = [], t.v.fit
-
-        def fit(*a, **k):
-            at.append(len(t.results))
-            return real(*a, **k)
-        t.v.fit = fit
-        res = t.tune(budget, ReplayMeasurer(data))
-        assert len(res.history) == min(budget, len(data.space))
+        t, at = v_fit_points(data, budget, 0, 10, **hp)
+        assert len(t.results) == min(budget, len(data.space))
         return t._n_init(), at[0], t
     assert make_tuner("ml2tuner", data.space).hp["init_share_no_compiler"] == 0.0
     # the default, share 0: n_init alone (the models take over after the first batch of 10)

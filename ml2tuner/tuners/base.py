@@ -83,7 +83,7 @@ class Tuner(ABC):
         self.visited: set[int] = set()
         self.results: list[MeasureResult] = []
         self.measurer: Measurer | None = None
-        self.budget: int | None = None     # n_trial of the running `tune` (None outside it)
+        self.budget: int | None = None     # n_trial of the latest `tune` (None before one)
 
     # ----- what subclasses implement --------------------------------------------------------
     @abstractmethod
