@@ -259,6 +259,46 @@ def test_initial_design_takes_a_share_of_the_budget_without_a_compiler(tmp_path)
     assert t._n_init() == 0
 
 
+def test_early_rounds_take_a_larger_random_share_without_a_compiler(tmp_path, monkeypatch):
+    from ml2tuner.accel.measurer import AccelMeasurer
+    from ml2tuner.tuners.ml2tuner import ML2Tuner
+    data = _cache(tmp_path)
+    fills = []      # (samples measured before the round, V-screened random picks asked for)
+    real = ML2Tuner._random_valid
+
+    def recording(self, n, use_v=True, **kw):
+        if use_v and self.stats["rounds"]:
+            fills.append((len(self.results), n))
+        return real(self, n, use_v=use_v, **kw)
+    monkeypatch.setattr(ML2Tuner, "_random_valid", recording)
+
+    def shares(**hp):
+        fills.clear()
+        t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10, epsilon=0.0, **hp)
+        t.tune(100, ReplayMeasurer(data))
+        early = [n for at, n in fills if at < 50]
+        late = [n for at, n in fills if at >= 50]
+        return t, sum(early) / (10 * len(early)), sum(late) / (10 * len(late))
+    t, early, late = shares()
+    assert t.hp["early_share_no_compiler"] == 0.0 and t._epsilon_v() == 0.15
+    assert early < 0.35 and late < 0.35                  # off by default: 0.15 throughout
+    t, early, late = shares(early_share_no_compiler=0.5)
+    assert early >= 0.4 and late < 0.35                  # 0.5 for the first 50 samples
+    assert t._epsilon_v() == t.hp["epsilon_no_compiler"]
+    t.results = t.results[:49]
+    assert t._epsilon_v() == 0.5
+    # with a compiler the setting does nothing (random fills only stand in for candidates the
+    # compiler rejected): the same run, pick for pick
+    m = AccelMeasurer("vta-1x16", "resnet18.C9")
+    runs = []
+    for share in (0.0, 1.0):
+        fills.clear()
+        t = make_tuner("ml2tuner", m.space, seed=0, batch_size=10, early_share_no_compiler=share)
+        t.tune(40, m)
+        runs.append(([r.index for r in t.results], list(fills)))
+    assert t.stats["rounds"] >= 2 and runs[0] == runs[1]
+
+
 def test_model_p_depth_follows_whether_the_space_compiles(tmp_path):
     from ml2tuner.accel.measurer import AccelMeasurer
     data = _cache(tmp_path)
