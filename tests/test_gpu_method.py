@@ -299,6 +299,25 @@ def test_early_rounds_take_a_larger_random_share_without_a_compiler(tmp_path, mo
     assert t.stats["rounds"] >= 2 and runs[0] == runs[1]
 
 
+def test_random_picks_can_come_from_ps_better_share(tmp_path):
+    data = _cache(tmp_path)
+    t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10, random_top_no_compiler=0.25)
+    t.tune(40, ReplayMeasurer(data))
+    assert t.hp["random_top_no_compiler"] == 0.25
+    assert make_tuner("ml2tuner", data.space).hp["random_top_no_compiler"] == 1.0   # off
+    un = np.array(sorted(set(range(len(data.space))) - t.visited))
+    sc = t._p_score(un)
+    cut = np.quantile(sc, 0.75)
+    picks = t._random_promising(8, set())
+    assert len(picks) == len(set(picks)) == 8 and not set(picks) & t.visited
+    assert all(s >= cut for s in t._p_score(np.array(picks)))
+    assert all(p >= t.hp["v_threshold"] for p in t._pv(picks))
+    # random within that share: another draw gives other picks from the same pool
+    again = t._random_promising(8, set())
+    assert again != picks and all(s >= cut for s in t._p_score(np.array(again)))
+    assert not set(t._random_promising(8, set(picks))) & set(picks)    # `taken` is left out
+
+
 def test_model_p_depth_follows_whether_the_space_compiles(tmp_path):
     from ml2tuner.accel.measurer import AccelMeasurer
     data = _cache(tmp_path)

@@ -39,7 +39,7 @@ NO_COMPILER_ONLY = ("epsilon_no_compiler", "local_share", "crossover_share", "cr
                     "local_diverse", "init_design", "refit_every_no_compiler",
                     "p_max_depth_no_compiler", "source_bandit", "bandit_top", "bandit_prior",
                     "init_share_no_compiler", "early_share_no_compiler",
-                    "early_epsilon_no_compiler")
+                    "early_epsilon_no_compiler", "random_top_no_compiler")
 
 
 def _xgb_hps(prefix, what, tunable=()):
@@ -114,6 +114,11 @@ class ML2Tuner(Tuner):
                                               "one-knob neighbours of the neighbour_top best "
                                               "configs (a trust region), ranked by the "
                                               "acquisition; spaces without a compiler"),
+        "random_top_no_compiler": HP(1.0, 0.05, 1.0, tunable=False,
+                                     doc="spaces without a compiler: a model round's "
+                                         "V-screened random picks are drawn among the "
+                                         "unvisited configurations P ranks in this top share "
+                                         "(1: among all of them)"),
         "crossover_share": HP(0.3, 0.0, 1.0,
                               tunable=False,
                               doc="share of each model round taken from uniform-crossover "
@@ -394,8 +399,31 @@ class ML2Tuner(Tuner):
         # epsilon picks bypass V: they are how V's blind spots (rare valid exceptions to a
         # rule it has learned) get discovered; the compiler still screens them for free
         chosen += self._random_valid(n_rand, use_v=False)
+        if hp["random_top_no_compiler"] < 1.0 and not self._compiles:
+            chosen += self._random_promising(n - len(chosen), set(chosen))
         chosen += self._random_valid(n - len(chosen))
         return chosen
+
+    def _random_promising(self, k: int, taken: set) -> list[int]:
+        """k random picks, screened by V, among the unvisited configurations that P ranks in
+        its top random_top_no_compiler share (of all of them, or on spaces over 100k
+        configurations of a random sample of 100k)."""
+        if k <= 0:
+            return []
+        excl = self.visited | self.known_invalid | taken
+        if len(self.space) <= 100_000:
+            un = np.setdiff1d(np.arange(len(self.space)), np.fromiter(excl, dtype=np.int64))
+        else:
+            un = self.space.sample(self.rng, 100_000, exclude=excl)
+        if not un.size:
+            return []
+        sc = self._p_score(un)
+        pool = un[sc >= np.quantile(sc, 1.0 - self.hp["random_top_no_compiler"])]
+        if self.hp["use_v"] and self.fitted["v"]:
+            pool = pool[self._pv(pool) >= self.hp["v_threshold"]]
+        if not pool.size:
+            return []
+        return [int(i) for i in self.rng.choice(pool, size=min(k, pool.size), replace=False)]
 
     def _model_step(self, n_model: int, compile, also=None):
         """The ML2 step over the explorer's pool for `n_model` picks (None when there is nothing
