@@ -114,11 +114,6 @@ class ML2Tuner(Tuner):
                                               "one-knob neighbours of the neighbour_top best "
                                               "configs (a trust region), ranked by the "
                                               "acquisition; spaces without a compiler"),
-        "random_top_no_compiler": HP(1.0, 0.05, 1.0, tunable=False,
-                                     doc="spaces without a compiler: a model round's "
-                                         "V-screened random picks are drawn among the "
-                                         "unvisited configurations P ranks in this top share "
-                                         "(1: among all of them)"),
         "crossover_share": HP(0.3, 0.0, 1.0,
                               tunable=False,
                               doc="share of each model round taken from uniform-crossover "
@@ -192,11 +187,17 @@ class ML2Tuner(Tuner):
                                      doc="spaces without a compiler: the random initial design "
                                          "takes at least this share of the run's budget (the "
                                          "n_trial given to tune), and n_init at the least"),
-        # instead of a longer random start, the climb starts at once at half speed: on the
-        # development GPU caches (one run per budget, paired), 0.5 / 0.5 against off gave
-        # +0.007 / +0.012 / +0.007 mean optimum/best at budgets 50 / 100 / 200 (100 runs per
-        # cache, seed 5000), +0.005 / +0.005 / +0.006 (100, seed 6000) and +0.003 / -0.000 /
-        # +0.007 (200, seed 7000)
+        # off, like init_share_no_compiler, and for the same reason. More exploration early
+        # (0.5 / 0.5: the models' climb starts after n_init, at half speed) and random picks
+        # among P's better half (random_top_no_compiler 0.5) gain on the development GPU caches
+        # (one run per budget, 100 paired runs per cache, `gpu_dev_paired.py` at seeds 9000 and
+        # 10000): early alone +0.003 / +0.003 / +0.002 and +0.000 / +0.009 / +0.007 mean
+        # optimum/best at budgets 50 / 100 / 200, both +0.016 / +0.009 / +0.014 and +0.011 /
+        # +0.018 / +0.012 (convolution_milo__A100 and pnpoly fewer runs stuck in another basin).
+        # In the GPU benchmark (50 repeats, seeds 0 and 1) both lost 0.01-0.05 on
+        # convolution_milo__A4000 at every budget, where runs climb steadily from few samples;
+        # at 200 the caches not developed on came out -0.006 / 0.000 (early alone) and -0.012
+        # / -0.005 (both)
         "early_share_no_compiler": HP(0.0, 0.0, 1.0, tunable=False,
                                       doc="spaces without a compiler: during this first share "
                                           "of the run's budget (the n_trial given to tune), the "
@@ -206,6 +207,11 @@ class ML2Tuner(Tuner):
         "early_epsilon_no_compiler": HP(0.5, 0.0, 1.0, tunable=False,
                                         doc="the V-screened random share of a model round "
                                             "during early_share_no_compiler of the budget"),
+        "random_top_no_compiler": HP(1.0, 0.05, 1.0, tunable=False,
+                                     doc="spaces without a compiler: a model round's "
+                                         "V-screened random picks are drawn among the "
+                                         "unvisited configurations P ranks in this top share "
+                                         "(1: among all of them)"),
         # measured on the development GPU caches: depth 4 against 6, +0.003 / +0.006 / +0.005
         # mean optimum/best at budgets 50 / 100 / 200 over 100 paired runs at seed 1000 and
         # +0.003 / +0.003 / +0.004 over 200 at seed 2000 (one standard error 0.003-0.004), the
