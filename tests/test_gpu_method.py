@@ -318,6 +318,26 @@ def test_random_picks_can_come_from_ps_better_share(tmp_path):
     assert not set(t._random_promising(8, set(picks))) & set(picks)    # `taken` is left out
 
 
+def test_random_picks_from_ps_better_share_on_a_large_space(tmp_path, monkeypatch):
+    import ml2tuner.tuners.ml2tuner as m2
+    data = _cache(tmp_path)
+    monkeypatch.setattr(m2, "WHOLE_SPACE", 60)       # 144 configurations count as large
+    t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10, random_top_no_compiler=0.25)
+    t.tune(40, ReplayMeasurer(data))
+    drawn, real = [], data.space.sample
+
+    def recording(rng, k, exclude=None):
+        drawn.append(real(rng, k, exclude=exclude))
+        return drawn[-1]
+    monkeypatch.setattr(data.space, "sample", recording)
+    picks = t._random_promising(5, set())
+    # the top quarter of a random sample of 60 unvisited configurations, not of all of them
+    (sample,) = drawn
+    assert len(sample) == 60 and not set(sample.tolist()) & t.visited
+    assert len(picks) == len(set(picks)) == 5 and set(picks) <= set(sample.tolist())
+    assert all(s >= np.quantile(t._p_score(sample), 0.75) for s in t._p_score(np.array(picks)))
+
+
 def test_model_p_depth_follows_whether_the_space_compiles(tmp_path):
     from ml2tuner.accel.measurer import AccelMeasurer
     data = _cache(tmp_path)

@@ -29,6 +29,9 @@ from .base import Tuner
 # where the source bandit's picks come from (spaces without a compiler)
 SOURCES = ("global", "local", "crossover", "random")
 XGB = dict(n_estimators=(10, 600), max_depth=(1, 12), eta=(0.01, 1.0))
+#: spaces up to this many configurations are scored whole (one batched prediction per fit);
+#: larger ones through simulated annealing or a random sample of this size
+WHOLE_SPACE = 100_000
 SA = ("explorer", ("sa",))
 #: settings that act only where the space has a compiler (Model A, the compile filter) or only
 #: where it has none (the trust region, crossover and V-screened random shares, the first
@@ -368,7 +371,7 @@ class ML2Tuner(Tuner):
         excl = self.visited | self.known_invalid
         explorer = self.hp["explorer"]
         if explorer == "auto":
-            explorer = "exhaustive" if len(self.space) <= 100_000 else "sa"
+            explorer = "exhaustive" if len(self.space) <= WHOLE_SPACE else "sa"
         if explorer == "exhaustive":
             from ..explore import exhaustive_top
             return exhaustive_top(self.space, self._p_score, k, excl, rng=self.rng)
@@ -412,15 +415,15 @@ class ML2Tuner(Tuner):
 
     def _random_promising(self, k: int, taken: set) -> list[int]:
         """k random picks, screened by V, among the unvisited configurations that P ranks in
-        its top random_top_no_compiler share (of all of them, or on spaces over 100k
-        configurations of a random sample of 100k)."""
+        its top random_top_no_compiler share (of all of them, or on spaces over WHOLE_SPACE
+        configurations of a random sample of that many)."""
         if k <= 0:
             return []
         excl = self.visited | self.known_invalid | taken
-        if len(self.space) <= 100_000:
+        if len(self.space) <= WHOLE_SPACE:
             un = np.setdiff1d(np.arange(len(self.space)), np.fromiter(excl, dtype=np.int64))
         else:
-            un = self.space.sample(self.rng, 100_000, exclude=excl)
+            un = self.space.sample(self.rng, WHOLE_SPACE, exclude=excl)
         if not un.size:
             return []
         sc = self._p_score(un)
@@ -556,7 +559,7 @@ class ML2Tuner(Tuner):
         one row's prediction does not depend on the others)."""
         idx = np.asarray(idx, dtype=np.int64)
         model = getattr(self, name)
-        if len(self.space) > 100_000 or type(model) not in (ValidityModel, PerformanceModel):
+        if len(self.space) > WHOLE_SPACE or type(model) not in (ValidityModel, PerformanceModel):
             return fn(self.space.features(idx))
         if name not in self._pred:
             self._pred[name] = fn(self.space.features(np.arange(len(self.space))))
