@@ -64,3 +64,40 @@ def test_provenance_ignores_result_files_only(tmp_path, monkeypatch):
     assert _data.provenance([])["commit"] == head
     (tmp_path / "code.py").write_text("x = 2\n")
     assert _data.provenance([])["commit"] == head + "+dirty"
+
+
+def _run_file(path, seed, values, hp=None):
+    """A gpu_caches.py result with ML2Tuner's repeats only: {(cache, budget): values}."""
+    import json
+    path.write_text(json.dumps({
+        "commit": "c0ffee", "ml2tuner_hparams": hp or {}, "seed": seed, "first_repeat": 0,
+        "repeats": 3, "caches": ["d", "h", "u"], "all_caches": ["d", "h", "u"],
+        "development_caches": ["d"], "held_out_caches": ["h"], "unseen_caches": ["u"],
+        "repeat_opt_over_best": [{"cache": c, "budget": b, "peer": "ml2tuner", "values": v}
+                                 for (c, b), v in values.items()]}))
+
+
+def test_gpu_compare_pairs_two_runs_by_repeat(tmp_path, monkeypatch):
+    import json
+    gpu_compare = pytest.importorskip("gpu_compare")
+    monkeypatch.setattr(gpu_compare, "RESULTS", tmp_path)
+    monkeypatch.setattr(_data, "RESULTS", tmp_path)
+    base = {(c, b): [0.9, 0.8, 1.0] for c in "dhu" for b in (50, 100, 200)}
+    other = {**base, ("h", 200): [1.0, 0.8, 0.7], ("u", 200): [1.0, 1.0, 1.0]}
+    _run_file(tmp_path / "base.json", 0, base)
+    _run_file(tmp_path / "other.json", 0, other, {"x": 1})
+    assert gpu_compare.main(["base", "other", "--name", "cmp"]) == 0
+    rows = {r["row"]: r["cells"] for r in
+            json.loads((tmp_path / "cmp.json").read_text())["comparisons"][0]["rows"]}
+    assert rows["d"][2]["diff"] == 0.0 and rows["h"][2]["diff"] == pytest.approx(-0.2 / 3)
+    d = (np.array([1.0, 0.8, 0.7]) - [0.9, 0.8, 1.0]) / 2      # held-out and unseen, at 200
+    d += (np.array([1.0, 1.0, 1.0]) - [0.9, 0.8, 1.0]) / 2
+    got = rows["caches not developed on"][2]
+    assert got["diff"] == pytest.approx(d.mean())
+    assert got["se"] == pytest.approx(d.std(ddof=1) / np.sqrt(3))
+    assert rows["all shared caches"][2]["base"] == pytest.approx(0.9)     # d and h, not u
+    assert "0.900->0.833 -0.067" in (tmp_path / "cmp.txt").read_text()
+    # runs on other seeds are not paired
+    _run_file(tmp_path / "seed1.json", 1, other)
+    assert gpu_compare.main(["base", "seed1"]) == 2
+    assert gpu_compare.main(["base", "missing"]) == 2

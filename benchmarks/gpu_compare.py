@@ -1,0 +1,109 @@
+"""ML2Tuner in two recorded `gpu_caches.py` runs side by side: per cache and per group of caches,
+the mean optimum/best of each and their difference paired by repeat (the runs share seeds when
+they share --seed, --first-repeat and --repeats), with one standard error. It reads result
+files only (no tuning), so a control run with other ML2Tuner settings can be set against the
+standing run after the fact, and the figures quoted from such a comparison have a command and
+a commit behind them.
+No target: it informs a choice; exit 0 (2 when a run cannot be read or the runs cannot be
+paired).
+
+    python benchmarks/gpu_compare.py BASE OTHER [OTHER ...] [--name NAME]
+BASE and OTHER are result names under benchmarks/results (e.g. gpu_caches,
+gpu_caches_early_random). Writes benchmarks/results/NAME.{txt,json} (default
+gpu_compare_BASE).
+"""
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from _data import RESULTS, plain_name, provenance, write_result
+
+#: the run's JSON keys of its groups, in the order gpu_caches.py reports them
+GROUPS = {"all shared caches": "shared", "caches not developed on": "not_developed_on",
+          "development caches": "development_caches", "held-out caches": "held_out_caches",
+          "unseen caches": "unseen_caches"}
+BUDGETS = (50, 100, 200)
+PAIRED_ON = ("seed", "first_repeat", "repeats", "caches")
+
+
+def load(name: str) -> dict:
+    path = RESULTS / f"{name}.json"
+    try:
+        d = json.loads(path.read_text())
+        cells = {(r["cache"], r["budget"]): np.array(r["values"], dtype=float)
+                 for r in d["repeat_opt_over_best"] if r["peer"] == "ml2tuner"}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a gpu_caches.py result with ML2Tuner's repeats ({e})")
+    if not cells:
+        raise ValueError(f"{path}: no ML2Tuner cells (a Kernel Tuner-only run?)")
+    groups = {"shared": [c for c in d["all_caches"] if c not in d["unseen_caches"]],
+              "not_developed_on": d["held_out_caches"] + d["unseen_caches"],
+              **{k: d[k] for k in ("development_caches", "held_out_caches", "unseen_caches")}}
+    return {"name": name, "commit": d.get("commit"), "hp": d.get("ml2tuner_hparams", {}),
+            "cells": cells, "groups": groups, **{k: d.get(k) for k in PAIRED_ON}}
+
+
+def paired(base: dict, other: dict, caches: list[str], budget: int):
+    """Means of base and other over `caches` and their per-repeat difference (mean, s.e.)."""
+    a = np.mean([base["cells"][(c, budget)] for c in caches], axis=0)
+    b = np.mean([other["cells"][(c, budget)] for c in caches], axis=0)
+    d = b - a
+    return float(a.mean()), float(b.mean()), float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))
+
+
+def compare(base: dict, other: dict) -> tuple[list[str], list[dict]]:
+    lines = [f"{other['name']} ({json.dumps(other['hp'])}, commit {other['commit']}) against "
+             f"{base['name']} ({json.dumps(base['hp'])}, commit {base['commit']})",
+             f"{'':32s}" + "".join(f"{'B=' + str(b):>28s}" for b in BUDGETS)]
+    rows = []
+    rows_src = [(c, [c]) for c in base["groups"]["shared"] + base["groups"]["unseen_caches"]]
+    rows_src += [(label, base["groups"][key]) for label, key in GROUPS.items()]
+    for label, caches in rows_src:
+        cells = [paired(base, other, caches, b) for b in BUDGETS]
+        rows.append({"row": label, "caches": caches,
+                     "cells": [dict(zip(("base", "other", "diff", "se"), c)) for c in cells]})
+        lines.append(f"{label[:32]:32s}" + "".join(
+            f"  {x:.3f}->{y:.3f} {d:+.3f}±{s:.3f}" for x, y, d, s in cells))
+    return lines, rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("base", type=plain_name)
+    ap.add_argument("others", nargs="+", metavar="other", type=plain_name)
+    ap.add_argument("--name", type=plain_name)
+    a = ap.parse_args(argv)
+    prov = provenance(argv)
+    try:
+        base = load(a.base)
+        others = [load(name) for name in a.others]
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
+    text, out = [], []
+    for name, other in zip(a.others, others):
+        differ = [k for k in PAIRED_ON if other[k] != base[k]]
+        missing = [k for k in base["cells"] if k[1] in BUDGETS and k not in other["cells"]]
+        if differ or missing:
+            print(f"{name} cannot be paired with {a.base}: "
+                  + (f"different {', '.join(differ)}" if differ else
+                     f"{len(missing)} of its cells missing"), file=sys.stderr)
+            return 2
+        lines, rows = compare(base, other)
+        text += lines + [""]
+        out.append({"other": name, "other_commit": other["commit"], "other_hp": other["hp"],
+                    "rows": rows})
+    text.insert(0, f"ML2Tuner's mean optimum/best, base -> other and the difference paired by "
+                   f"repeat ± one standard error ({base['repeats']} repeats, seed "
+                   f"{base['seed']})\n")
+    print("\n".join(text))
+    write_result(a.name or f"gpu_compare_{a.base}", "\n".join(text),
+                 {"base": a.base, "base_commit": base["commit"], "budgets": list(BUDGETS),
+                  "comparisons": out}, prov)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
