@@ -1,6 +1,7 @@
 """ML2Tuner in two recorded `gpu_caches.py` runs side by side: per cache and per group of caches,
 the mean optimum/best of each and their difference paired by repeat (the runs share seeds when
-they share --seed, --first-repeat and --repeats), with one standard error. It reads result
+they share --seed, --first-repeat and --repeats), with one standard error, and per cache how
+many runs end within 0.98 of the optimum at budget 200. It reads result
 files only (no tuning), so a control run with other ML2Tuner settings can be set against the
 standing run after the fact, and the figures quoted from such a comparison have a command and
 a commit behind them.
@@ -25,6 +26,7 @@ GROUPS = {"all shared caches": "shared", "caches not developed on": "not_develop
           "development caches": "development_caches", "held-out caches": "held_out_caches",
           "unseen caches": "unseen_caches"}
 BUDGETS = (50, 100, 200)
+NEAR = 0.98          # a run that ends at least this close to the optimum found its basin
 PAIRED_ON = ("seed", "first_repeat", "repeats", "caches")
 
 
@@ -56,16 +58,24 @@ def paired(base: dict, other: dict, caches: list[str], budget: int):
 def compare(base: dict, other: dict) -> tuple[list[str], list[dict]]:
     lines = [f"{other['name']} ({json.dumps(other['hp'])}, commit {other['commit']}) against "
              f"{base['name']} ({json.dumps(base['hp'])}, commit {base['commit']})",
-             f"{'':32s}" + "".join(f"{'B=' + str(b):>28s}" for b in BUDGETS)]
+             f"{'':32s}" + "".join(f"{'B=' + str(b):>28s}" for b in BUDGETS)
+             + f"{'runs >= ' + str(NEAR) + ' at ' + str(BUDGETS[-1]):>22s}"]
     rows = []
     rows_src = [(c, [c]) for c in base["groups"]["shared"] + base["groups"]["unseen_caches"]]
     rows_src += [(label, base["groups"][key]) for label, key in GROUPS.items()]
     for label, caches in rows_src:
         cells = [paired(base, other, caches, b) for b in BUDGETS]
-        rows.append({"row": label, "caches": caches,
-                     "cells": [dict(zip(("base", "other", "diff", "se"), c)) for c in cells]})
-        lines.append(f"{label[:32]:32s}" + "".join(
-            f"  {x:.3f}->{y:.3f} {d:+.3f}±{s:.3f}" for x, y, d, s in cells))
+        row = {"row": label, "caches": caches,
+               "cells": [dict(zip(("base", "other", "diff", "se"), c)) for c in cells]}
+        line = f"{label[:32]:32s}" + "".join(f"  {x:.3f}->{y:.3f} {d:+.3f}±{s:.3f}"
+                                             for x, y, d, s in cells)
+        if len(caches) == 1:      # how the runs end: near the optimum or not
+            near = [int((run["cells"][(caches[0], BUDGETS[-1])] >= NEAR).sum())
+                    for run in (base, other)]
+            row["near_optimum_runs"] = near
+            line += f"{near[0]:>12d} ->{near[1]:>3d} of {base['repeats']}"
+        rows.append(row)
+        lines.append(line)
     return lines, rows
 
 

@@ -97,6 +97,10 @@ def test_gpu_compare_pairs_two_runs_by_repeat(tmp_path, monkeypatch):
     assert got["se"] == pytest.approx(d.std(ddof=1) / np.sqrt(3))
     assert rows["all shared caches"][2]["base"] == pytest.approx(0.9)     # d and h, not u
     assert "0.900->0.833 -0.067" in (tmp_path / "cmp.txt").read_text()
+    comparison = json.loads((tmp_path / "cmp.json").read_text())["comparisons"][0]
+    near = {r["row"]: r.get("near_optimum_runs") for r in comparison["rows"]}
+    assert near["h"] == [1, 1] and near["u"] == [1, 3]            # runs >= 0.98 at 200
+    assert near["caches not developed on"] is None                 # per cache only
     # runs on other seeds are not paired
     _run_file(tmp_path / "seed1.json", 1, other)
     assert gpu_compare.main(["base", "seed1"]) == 2
