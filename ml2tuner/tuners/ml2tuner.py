@@ -196,11 +196,11 @@ class ML2Tuner(Tuner):
         # (one run per budget, 100 paired runs per cache, `gpu_dev_paired.py` at seeds 9000 and
         # 10000): early alone +0.003 / +0.003 / +0.002 and +0.000 / +0.009 / +0.007 mean
         # optimum/best at budgets 50 / 100 / 200, both +0.016 / +0.009 / +0.014 and +0.011 /
-        # +0.018 / +0.012 (convolution_milo__A100 and pnpoly fewer runs stuck in another basin).
-        # In the GPU benchmark (50 repeats, seeds 0 and 1) both lost 0.01-0.05 on
-        # convolution_milo__A4000 at every budget, where runs climb steadily from few samples;
-        # at 200 the caches not developed on came out -0.006 / 0.000 (early alone) and -0.012
-        # / -0.005 (both)
+        # +0.018 / +0.012 (convolution_milo__A100 0.944 -> 0.980 and 0.946 -> 0.970 at 200).
+        # In the GPU benchmark (50 repeats, seeds 0 and 1, `gpu_compare.py`) both lost on
+        # convolution_milo__A4000 at every budget (by 0.001-0.054), fewer of its runs ending
+        # in the optimum's basin; at 200 the caches not developed on came out -0.006 / -0.000
+        # (early alone) and -0.011 / -0.005 (both)
         "early_share_no_compiler": HP(0.0, 0.0, 1.0, tunable=False,
                                       doc="spaces without a compiler: during this first share "
                                           "of the run's budget (the n_trial given to tune), the "
