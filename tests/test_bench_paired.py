@@ -105,3 +105,13 @@ def test_gpu_compare_pairs_two_runs_by_repeat(tmp_path, monkeypatch):
     _run_file(tmp_path / "seed1.json", 1, other)
     assert gpu_compare.main(["base", "seed1"]) == 2
     assert gpu_compare.main(["base", "missing"]) == 2
+
+
+def test_readme_names_every_benchmark_and_only_result_files_that_exist():
+    import re
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    scripts = [p.name for p in (root / "benchmarks").glob("*.py") if not p.name.startswith("_")]
+    assert scripts and all(f"`{s}`" in readme or f"benchmarks/{s}" in readme for s in scripts)
+    named = set(re.findall(r"`(?:benchmarks/results/)?([\w.-]+\.txt)`", readme))
+    assert named and not [n for n in named if not (root / "benchmarks" / "results" / n).exists()]
