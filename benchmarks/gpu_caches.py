@@ -110,20 +110,26 @@ def mean_of(rows, key):
     return float(np.mean([r[key] for r in rows]))
 
 
-def paired_difference(cells, caches, budget, peer, repeats):
-    """ml2tuner's optimum/best minus `peer`'s, averaged over `caches`, as (mean, one standard
-    error) over the repeats: repeat r of every peer on a cache runs with the same seed, so the
-    differences pair up. None unless both were run here for every repeat (reused Kernel Tuner
-    cells keep only their means)."""
-    rows = []
-    for g in caches:
-        ours, theirs = cells.get((g, budget, "ml2tuner"), []), cells.get((g, budget, peer), [])
-        if len(ours) != repeats or len(theirs) != repeats:
-            return None
-        rows.append([o["opt_over_best"] - t["opt_over_best"] for o, t in zip(ours, theirs)])
-    d = np.mean(rows, axis=0)
-    se = float(np.std(d, ddof=1) / np.sqrt(repeats)) if repeats > 1 else float("nan")
+def paired_mean_se(ours, theirs):
+    """`ours` minus `theirs` (per cache, one value per repeat), averaged over the caches, as
+    (mean, one standard error) over the repeats: repeat r runs with the same seed on both
+    sides, so the differences pair up."""
+    d = np.mean([np.subtract(o, t) for o, t in zip(ours, theirs)], axis=0)
+    se = float(np.std(d, ddof=1) / np.sqrt(d.size)) if d.size > 1 else float("nan")
     return float(np.mean(d)), se
+
+
+def paired_difference(cells, caches, budget, peer, repeats):
+    """ml2tuner's optimum/best minus `peer`'s over `caches` (`paired_mean_se`). None unless
+    both were run here for every repeat (reused Kernel Tuner cells keep only their means)."""
+    ours, theirs = [], []
+    for g in caches:
+        o, t = cells.get((g, budget, "ml2tuner"), []), cells.get((g, budget, peer), [])
+        if len(o) != repeats or len(t) != repeats:
+            return None
+        ours.append([r["opt_over_best"] for r in o])
+        theirs.append([r["opt_over_best"] for r in t])
+    return paired_mean_se(ours, theirs)
 
 
 def main(argv=None):

@@ -20,12 +20,12 @@ import sys
 import numpy as np
 
 from _data import RESULTS, plain_name, provenance, write_result
+from gpu_caches import CHECKED_BUDGETS as BUDGETS, paired_mean_se
 
-#: the run's JSON keys of its groups, in the order gpu_caches.py reports them
+#: gpu_caches.py's groups, each read from the run's own record of its caches (JSON key)
 GROUPS = {"all shared caches": "shared", "caches not developed on": "not_developed_on",
           "development caches": "development_caches", "held-out caches": "held_out_caches",
           "unseen caches": "unseen_caches"}
-BUDGETS = (50, 100, 200)
 NEAR = 0.98          # a run that ends at least this close to the optimum found its basin
 PAIRED_ON = ("seed", "first_repeat", "repeats", "caches")
 
@@ -48,11 +48,11 @@ def load(name: str) -> dict:
 
 
 def paired(base: dict, other: dict, caches: list[str], budget: int):
-    """Means of base and other over `caches` and their per-repeat difference (mean, s.e.)."""
-    a = np.mean([base["cells"][(c, budget)] for c in caches], axis=0)
-    b = np.mean([other["cells"][(c, budget)] for c in caches], axis=0)
-    d = b - a
-    return float(a.mean()), float(b.mean()), float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))
+    """Means of base and other over `caches`, and other minus base paired by repeat (mean,
+    one standard error)."""
+    a = [base["cells"][(c, budget)] for c in caches]
+    b = [other["cells"][(c, budget)] for c in caches]
+    return (float(np.mean(a)), float(np.mean(b))) + paired_mean_se(b, a)
 
 
 def compare(base: dict, other: dict) -> tuple[list[str], list[dict]]:
