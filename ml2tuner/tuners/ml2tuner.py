@@ -206,7 +206,8 @@ class ML2Tuner(Tuner):
                                           "of the run's budget (the n_trial given to tune), the "
                                           "V-screened random share of each model round is "
                                           "early_epsilon_no_compiler instead of "
-                                          "epsilon_no_compiler (0: off)"),
+                                          "epsilon_no_compiler (0: off; with source_bandit "
+                                          "the bandit sets the shares and this does nothing)"),
         "early_epsilon_no_compiler": HP(0.5, 0.0, 1.0, tunable=False,
                                         doc="the V-screened random share of a model round "
                                             "during early_share_no_compiler of the budget"),
@@ -214,7 +215,8 @@ class ML2Tuner(Tuner):
                                      doc="spaces without a compiler: a model round's "
                                          "V-screened random picks are drawn among the "
                                          "unvisited configurations P ranks in this top share "
-                                         "(1: among all of them)"),
+                                         "(1: among all of them; not with source_bandit, "
+                                         "whose random source draws among all)"),
         # measured on the development GPU caches: depth 4 against 6, +0.003 / +0.006 / +0.005
         # mean optimum/best at budgets 50 / 100 / 200 over 100 paired runs at seed 1000 and
         # +0.003 / +0.003 / +0.004 over 200 at seed 2000 (one standard error 0.003-0.004), the
