@@ -143,6 +143,27 @@ class TunerConformance:
         self.check_run(data, tuner, m, res, budget)
         assert res.n_measured == budget, f"stopped at {res.n_measured} of budget {budget}"
 
+    @pytest.mark.parametrize("compiler", [True, False], ids=["compiler", "no-compiler"])
+    def test_batches_hold_distinct_unvisited_configurations(self, compiler):
+        # the loop drops repeats, so a tuner that proposes one twice loses that slot of its
+        # batch silently (a smaller batch than its setting says)
+        # (small spaces, where random fill-ups meet model picks most often)
+        data = synthetic_data(n_per_knob=(4, 4, 4), invalid_share=0.5, compiler=compiler)
+        bad = []
+        for seed in range(4):
+            tuner = self.tuner_class(data.space, seed=seed, **self.hparams)
+            propose = tuner.next_batch
+
+            def checked(n, tuner=tuner, propose=propose):
+                batch = [int(i) for i in propose(n)]
+                if len(batch) > n or len(set(batch)) < len(batch) or set(batch) & tuner.visited:
+                    bad.append((n, batch))
+                return batch
+
+            tuner.next_batch = checked
+            tuner.tune(28, ReplayMeasurer(data))
+        assert not bad, f"batches with repeats, visited configs or over n: {bad[:3]}"
+
     def test_budget_beyond_space_measures_everything_once(self):
         data = synthetic_data(n_per_knob=(3, 2, 2))
         tuner, m, res = self.run(data, 10 * len(data))

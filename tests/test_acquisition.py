@@ -69,14 +69,15 @@ def test_budgets_below_n_init_plus_one_batch(tmp_path, budget):
 def test_ml2tuner_finds_the_bowl_optimum_and_avoids_failures(tmp_path, acq):
     data = _cache(tmp_path, n_fail_rows=4)         # a third of the space fails
     found, invalid = [], []
-    for seed in range(8):
+    for seed in range(16):
         # refit after every round: this checks the acquisition, not the refit cadence
         res = make_tuner("ml2tuner", data.space, seed=seed, acquisition=acq,
                          refit_every=1).tune(40, ReplayMeasurer(data))
         found.append(res.best.cost == data.optimum)
         invalid.append(res.n_invalid)
-    # 40 of 144 configurations: random search finds the optimum in 28 % of runs
-    assert sum(found) >= 7
+    # 40 of 144 configurations: random search finds the optimum in 28 % of runs (4.4 of 16);
+    # ML2Tuner in 77 % (ei) to 96 % (mean) of 48 seeds
+    assert sum(found) >= 10
     # random search evaluates 40 * 48 / 144 = 13.3 failures on average; V steers away
     assert np.mean(invalid) < 11
 

@@ -78,10 +78,10 @@ def test_v_screened_random_share_without_a_compiler(tmp_path, eps_nc):
     calls = []
     orig = t._random_valid
 
-    def spy(k, use_v=True):
+    def spy(k, use_v=True, exclude=()):
         if t.stats["rounds"]:            # model rounds only, not the initial design
             calls.append((k, use_v))
-        return orig(k, use_v)
+        return orig(k, use_v, exclude)
     t._random_valid = spy
     t.tune(80, ReplayMeasurer(data))
     # replayed caches have no compiler: a binomial(10, eps_nc) share of each model round is

@@ -63,7 +63,9 @@ class Tuner(ABC):
     - `tune(n, measurer)` measures at most `n` configurations and stops short of `n` only when
       `has_next()` is False or `next_batch` has nothing new (the space, or the part of it that
       compiles for a tuner that screens by compiling, is exhausted);
-    - no configuration is measured twice (the loop drops visited indices a tuner proposes);
+    - `next_batch(n)` returns at most n distinct unvisited indices, and no configuration is
+      measured twice (the loop also drops repeats and visited indices, which shortens the
+      batch);
     - the same seed gives the same run, and all randomness comes from `self.rng` or the seed;
     - it works on spaces smaller than its batch or population, on spaces where nothing is
       valid, with measurers without a compiler (`hidden_features` returns None for all), on

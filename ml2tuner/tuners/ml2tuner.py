@@ -409,10 +409,10 @@ class ML2Tuner(Tuner):
             chosen = (local + [i for i in step.ranked if i not in set(local)])[:n_model]
         # epsilon picks bypass V: they are how V's blind spots (rare valid exceptions to a
         # rule it has learned) get discovered; the compiler still screens them for free
-        chosen += self._random_valid(n_rand, use_v=False)
+        chosen += self._random_valid(n_rand, use_v=False, exclude=chosen)
         if hp["random_top_no_compiler"] < 1.0 and not self._compiles:
             chosen += self._random_promising(n - len(chosen), set(chosen))
-        chosen += self._random_valid(n - len(chosen))
+        chosen += self._random_valid(n - len(chosen), exclude=chosen)
         return chosen
 
     def _random_promising(self, k: int, taken: set) -> list[int]:
