@@ -146,8 +146,7 @@ class TunerConformance:
     @pytest.mark.parametrize("compiler", [True, False], ids=["compiler", "no-compiler"])
     def test_batches_hold_distinct_unvisited_configurations(self, compiler):
         # the loop drops repeats, so a tuner that proposes one twice loses that slot of its
-        # batch silently (a smaller batch than its setting says)
-        # (small spaces, where random fill-ups meet model picks most often)
+        # batch silently; small spaces are where random fill-ups meet model picks most often
         data = synthetic_data(n_per_knob=(4, 4, 4), invalid_share=0.5, compiler=compiler)
         bad = []
         for seed in range(4):
