@@ -42,7 +42,8 @@ NO_COMPILER_ONLY = ("epsilon_no_compiler", "local_share", "crossover_share", "cr
                     "local_diverse", "init_design", "refit_every_no_compiler",
                     "p_max_depth_no_compiler", "source_bandit", "bandit_top", "bandit_prior",
                     "init_share_no_compiler", "early_share_no_compiler",
-                    "early_epsilon_no_compiler", "random_top_no_compiler")
+                    "early_epsilon_no_compiler", "random_top_no_compiler",
+                    "p_subsample_no_compiler", "p_subsample_min_budget")
 
 
 def _xgb_hps(prefix, what, tunable=()):
@@ -140,6 +141,14 @@ class ML2Tuner(Tuner):
                               "random, or spread out (greedy maximin over knob value "
                               "positions, normalised, among 64 random draws per pick; it "
                               "favours the knobs' extreme values)"),
+        "p_subsample_no_compiler": HP(1.0, 0.3, 1.0, tunable=False,
+                                      doc="on spaces without a compiler, each of Model P's "
+                                          "trees is fitted on this share of the samples "
+                                          "(XGBoost's subsample), drawn afresh at every refit "
+                                          "(1: all of them)"),
+        "p_subsample_min_budget": HP(150, 0, 100000, tunable=False,
+                                     doc="p_subsample_no_compiler acts only in runs whose "
+                                         "budget is at least this many samples"),
         **_xgb_hps("v", "Model V"),
         **_xgb_hps("p", "Model P"),
         **_xgb_hps("a", "Model A"),
@@ -702,6 +711,17 @@ class ML2Tuner(Tuner):
             n = max(n, int(round(self.hp["init_share_no_compiler"] * self.budget)))
         return n
 
+    def _p_subsample(self) -> dict:
+        """Model P's row subsampling for the next refit: on a space without a compiler in a run
+        of at least p_subsample_min_budget samples, p_subsample_no_compiler of the rows per tree
+        with a seed that changes at every refit (so P's ranking varies from refit to refit),
+        else every row."""
+        share = self.hp["p_subsample_no_compiler"]
+        if (self._compiles or share >= 1.0
+                or (self.budget or 0) < self.hp["p_subsample_min_budget"]):
+            return {"subsample": 1.0}
+        return {"subsample": share, "random_state": self.seed + self.n_updates}
+
     def _for_space(self, name: str):
         """Setting `name`, or its `name`_no_compiler twin on a space without a compiler (known
         only once tuning runs, from the measurer)."""
@@ -726,7 +746,8 @@ class ML2Tuner(Tuner):
                 self.p = self.ensemble.models[0]      # fitted on every sample: plain Model P
             else:
                 # a transfer blend passes the depth on to its own P
-                self.p.set_params(max_depth=self._for_space("p_max_depth"))
+                self.p.set_params(max_depth=self._for_space("p_max_depth"),
+                                  **self._p_subsample())
                 self.p.fit(Xv, yv)
             self.fitted["p"] = True
         if self._compiles and self.hp["use_a"] and len(valid) >= max(2, self.hp["a_min_valid"]):
