@@ -365,3 +365,56 @@ def _tree_depth(tree) -> int:
     def down(n):
         return 0 if left[n] == -1 else 1 + max(down(left[n]), down(right[n]))
     return down(0)
+
+
+def _p_fit_settings(tmp_path, budget, **hp):
+    """(subsample, seed) of every fit of Model P in a run of `budget` on the slope cache, and
+    the run's measured indices."""
+    data = _cache(tmp_path)
+    t = make_tuner("ml2tuner", data.space, seed=4, n_init=8, batch_size=4, **hp)
+    fits, fit = [], t.p.fit
+
+    def spy(X, y):
+        fits.append((t.p.subsample, t.p.random_state))
+        return fit(X, y)
+
+    t.p.fit = spy
+    res = t.tune(budget, ReplayMeasurer(data))
+    return fits, [r.index for r in res.history]
+
+
+def test_p_subsample_acts_in_long_runs_only_with_a_fresh_seed_per_refit(tmp_path):
+    fits, picks = _p_fit_settings(tmp_path, 60, p_subsample_no_compiler=0.7,
+                                  p_subsample_min_budget=50)
+    assert len(fits) >= 4 and {s for s, _ in fits} == {0.7}
+    seeds = [r for _, r in fits]
+    assert len(set(seeds)) == len(seeds)            # P's rows drawn afresh at every refit
+    again = _p_fit_settings(tmp_path, 60, p_subsample_no_compiler=0.7,
+                            p_subsample_min_budget=50)
+    assert again == (fits, picks)                   # and reproducible from the tuner's seed
+    # below the minimum budget every row is used and the run is the defaults' run
+    short, short_picks = _p_fit_settings(tmp_path, 40, p_subsample_no_compiler=0.7,
+                                         p_subsample_min_budget=50)
+    default, default_picks = _p_fit_settings(tmp_path, 40)
+    assert {s for s, _ in short} == {1.0} and short_picks == default_picks
+    # and the subsampled fits change what a long run measures
+    assert picks != _p_fit_settings(tmp_path, 60)[1]
+
+
+def test_spaced_incumbents_sit_in_separate_basins(tmp_path):
+    data = _cache(tmp_path)
+    t = make_tuner("ml2tuner", data.space, seed=0, neighbour_top=3, local_spacing=2)
+    t.tune(40, ReplayMeasurer(data))
+    ranked = sorted((r for r in t.results if r.valid), key=lambda r: r.cost)
+    spaced = t._spaced_incumbents(3)
+    assert spaced[0] is ranked[0] and len(spaced) == 3
+    pos = data.space.value_positions([r.index for r in spaced])
+    assert all((pos[i] != pos[j]).sum() >= 2 for i in range(3) for j in range(i))
+    # each one is the best result outside the earlier ones' one-knob neighbourhoods
+    for j, r in enumerate(spaced[1:], 1):
+        near = {int(i) for s in spaced[:j] for i in data.space.neighbours(s.index)}
+        first = next(q for q in ranked if q.index not in near
+                     and all(q.index != s.index for s in spaced[:j]))
+        assert r is first
+    t.hp["local_spacing"] = 1                    # 1: simply the best ones
+    assert t._spaced_incumbents(3) == ranked[:3]

@@ -43,7 +43,7 @@ NO_COMPILER_ONLY = ("epsilon_no_compiler", "local_share", "crossover_share", "cr
                     "p_max_depth_no_compiler", "source_bandit", "bandit_top", "bandit_prior",
                     "init_share_no_compiler", "early_share_no_compiler",
                     "early_epsilon_no_compiler", "random_top_no_compiler",
-                    "p_subsample_no_compiler", "p_subsample_min_budget")
+                    "p_subsample_no_compiler", "p_subsample_min_budget", "local_spacing")
 
 
 def _xgb_hps(prefix, what, tunable=()):
@@ -127,6 +127,11 @@ class ML2Tuner(Tuner):
         "crossover_top": HP(8, 2, 20, tunable=False,
                                       doc="parents of the crossover children: this many best "
                                           "configurations found"),
+        "local_spacing": HP(1, 1, 10, tunable=False,
+                            doc="the trust region's incumbents: the best configurations found "
+                                "that differ pairwise in at least this many knobs (1: simply "
+                                "the neighbour_top best; 2 or more keeps them in separate "
+                                "basins)"),
         "local_diverse": HP(True, choices=(True, False),
                             tunable=False,
                             doc="the trust region's picks go round the (incumbent, knob) "
@@ -587,8 +592,7 @@ class ML2Tuner(Tuner):
         k = int(round(self.hp["local_share"] * n_model)) if k is None else k
         if k <= 0 or self._compiles or not self.fitted["p"]:
             return []      # with a compiler, A ranks the incumbents' neighbours instead
-        best = sorted((r for r in self.results if r.valid), key=lambda r: r.cost)
-        best = best[:max(1, self.hp["neighbour_top"])]
+        best = self._spaced_incumbents(max(1, self.hp["neighbour_top"]))
         excl = self.visited | self.known_invalid | taken
         nb, group = [], []
         for g, r in enumerate(best):
@@ -613,6 +617,23 @@ class ML2Tuner(Tuner):
             order = np.lexsort((np.argsort(order), turn))
         picks = list(dict.fromkeys(nb[j] for j in order))[:k]
         return self._compile_filter(picks)
+
+    def _spaced_incumbents(self, k: int) -> list[MeasureResult]:
+        """The k best valid results, skipping any within local_spacing - 1 knob changes of one
+        already taken: near-equal configurations next to the best would otherwise take every
+        incumbent slot, and the trust region would search one basin from three sides."""
+        best = sorted((r for r in self.results if r.valid), key=lambda r: r.cost)
+        gap = self.hp["local_spacing"]
+        if gap <= 1 or len(best) <= 1:
+            return best[:k]
+        pos = self.space.value_positions([r.index for r in best])
+        keep: list[int] = []
+        for j in range(len(best)):
+            if all(int((pos[j] != pos[q]).sum()) >= gap for q in keep):
+                keep.append(j)
+                if len(keep) == k:
+                    break
+        return [best[j] for j in keep]
 
     def _crossover(self, n_model: int, taken: set, k: int | None = None) -> list[int]:
         """Children of the best configurations found, each knob taken from one of two parents
