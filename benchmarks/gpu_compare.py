@@ -6,9 +6,11 @@ files only (no tuning), so a control run with other ML2Tuner settings can be set
 standing run after the fact, and the figures quoted from such a comparison have a command and
 a commit behind them.
 No target: it informs a choice; exit 0 (2 when a run cannot be read or the runs cannot be
-paired).
+paired). With `--adopt-within T` it also applies the adoption rule for a method change, fixed
+before a change's runs: OTHER's mean is at least BASE's minus T on all shared caches and on the
+caches not developed on at every budget; exit 1 when any OTHER fails it.
 
-    python benchmarks/gpu_compare.py BASE OTHER [OTHER ...] [--name NAME]
+    python benchmarks/gpu_compare.py BASE OTHER [OTHER ...] [--name NAME] [--adopt-within T]
 BASE and OTHER are result names under benchmarks/results (e.g. gpu_caches,
 gpu_caches_early_random). Writes benchmarks/results/NAME.{txt,json} (default
 gpu_compare_BASE).
@@ -27,6 +29,7 @@ GROUPS = {"all shared caches": "shared", "caches not developed on": "not_develop
           "development caches": "development_caches", "held-out caches": "held_out_caches",
           "unseen caches": "unseen_caches"}
 NEAR = 0.98          # a run that ends at least this close to the optimum found its basin
+RULE_GROUPS = ("all shared caches", "caches not developed on")
 PAIRED_ON = ("seed", "first_repeat", "repeats", "caches")
 
 
@@ -79,12 +82,26 @@ def compare(base: dict, other: dict) -> tuple[list[str], list[dict]]:
     return lines, rows
 
 
+def adoption(rows: list[dict], within: float) -> tuple[bool, list[str]]:
+    """The adoption rule over compare()'s rows: every RULE_GROUPS cell's other >= base - within
+    (on the means as recorded, unrounded). Returns (passed, the cells that fail it)."""
+    fails = [f"{r['row']} B={b}: {c['other']:.4f} vs {c['base']:.4f} ({c['diff']:+.4f})"
+             for r in rows if r["row"] in RULE_GROUPS
+             for b, c in zip(BUDGETS, r["cells"]) if c["other"] < c["base"] - within]
+    return not fails, fails
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("base", type=plain_name)
     ap.add_argument("others", nargs="+", metavar="other", type=plain_name)
     ap.add_argument("--name", type=plain_name)
+    ap.add_argument("--adopt-within", type=float, metavar="T",
+                    help="apply the adoption rule: OTHER >= BASE - T on all shared caches and "
+                         "the caches not developed on at every budget (exit 1 if not)")
     a = ap.parse_args(argv)
+    if a.adopt_within is not None and not 0 <= a.adopt_within < 1:
+        ap.error("--adopt-within must be in [0, 1)")
     prov = provenance(argv)
     try:
         base = load(a.base)
@@ -102,9 +119,16 @@ def main(argv=None) -> int:
                      f"{len(missing)} of its cells missing"), file=sys.stderr)
             return 2
         lines, rows = compare(base, other)
+        entry = {"other": name, "other_commit": other["commit"], "other_hp": other["hp"],
+                 "rows": rows}
+        if a.adopt_within is not None:
+            ok, fails = adoption(rows, a.adopt_within)
+            entry["adoption"] = {"within": a.adopt_within, "passed": ok, "fails": fails}
+            lines.append(f"adoption rule (>= base - {a.adopt_within} on "
+                         f"{' and '.join(RULE_GROUPS)} at every budget): "
+                         + ("PASSED" if ok else "FAILED: " + "; ".join(fails)))
         text += lines + [""]
-        out.append({"other": name, "other_commit": other["commit"], "other_hp": other["hp"],
-                    "rows": rows})
+        out.append(entry)
     text.insert(0, f"ML2Tuner's mean optimum/best, base -> other and the difference paired by "
                    f"repeat ± one standard error ({base['repeats']} repeats, seed "
                    f"{base['seed']})\n")
@@ -112,7 +136,7 @@ def main(argv=None) -> int:
     write_result(a.name or f"gpu_compare_{a.base}", "\n".join(text),
                  {"base": a.base, "base_commit": base["commit"], "budgets": list(BUDGETS),
                   "comparisons": out}, prov)
-    return 0
+    return 1 if any(not e.get("adoption", {"passed": True})["passed"] for e in out) else 0
 
 
 if __name__ == "__main__":

@@ -101,6 +101,15 @@ def test_gpu_compare_pairs_two_runs_by_repeat(tmp_path, monkeypatch):
     near = {r["row"]: r.get("near_optimum_runs") for r in comparison["rows"]}
     assert near["h"] == [1, 1] and near["u"] == [1, 3]            # runs >= 0.98 at 200
     assert near["caches not developed on"] is None                 # per cache only
+    # the adoption rule: held-out 200 is 0.833 against 0.9 on the caches not developed on
+    # (mean of h and u: 0.9 vs (0.833 + 1.0) / 2 = 0.917, up) but on all shared caches (d and
+    # h) 0.867 against 0.9, down by 0.033
+    assert gpu_compare.main(["base", "other", "--name", "cmp", "--adopt-within", "0.03"]) == 1
+    verdict = json.loads((tmp_path / "cmp.json").read_text())["comparisons"][0]["adoption"]
+    assert not verdict["passed"] and len(verdict["fails"]) == 1
+    assert verdict["fails"][0].startswith("all shared caches B=200")
+    assert gpu_compare.main(["base", "other", "--name", "cmp", "--adopt-within", "0.04"]) == 0
+    assert "adoption rule" in (tmp_path / "cmp.txt").read_text()
     # runs on other seeds are not paired
     _run_file(tmp_path / "seed1.json", 1, other)
     assert gpu_compare.main(["base", "seed1"]) == 2
