@@ -64,7 +64,9 @@ class SimulatedAnnealing:
         new = pos.copy()
         radix = self.space.radix
         n = len(new)
-        knob = self.rng.integers(0, len(radix), size=n)
+        # an unused draw, left in on purpose: removing it shifts every later draw, so every
+        # recorded xgb trace and figure would change with no change in the method
+        self.rng.integers(0, len(radix), size=n)
         # knobs with a single value cannot change; pick among the others
         movable = np.flatnonzero(radix > 1)
         if movable.size == 0:
