@@ -418,3 +418,29 @@ def test_spaced_incumbents_sit_in_separate_basins(tmp_path):
         assert r is first
     t.hp["local_spacing"] = 1                    # 1: simply the best ones
     assert t._spaced_incumbents(3) == ranked[:3]
+
+
+def test_blend_crossover_draws_values_between_and_beyond_the_parents(tmp_path):
+    data = _cache(tmp_path)
+    t = make_tuner("ml2tuner", data.space, seed=0, crossover_share=1.0, crossover_top=2,
+                   init_design="random", crossover_blend=0.5)
+    t.tune(10, ReplayMeasurer(data))       # the random first batch: parents far apart
+    assert t.fitted["p"]
+    parents = data.space.value_positions(
+        [r.index for r in sorted((r for r in t.results if r.valid), key=lambda r: r.cost)[:2]])
+    lo, hi = parents.min(axis=0), parents.max(axis=0)
+    reach = 0.5 * (hi - lo)
+    kids = data.space.value_positions(t._crossover(50, set()))
+    assert len(kids) >= 3
+    # every knob within the parents' box widened by half its side on each end (BLX-0.5)
+    assert np.all(kids >= np.floor(lo - reach)) and np.all(kids <= np.ceil(hi + reach))
+    # unlike uniform crossover (each knob one of the parents' values) it reaches values
+    # strictly between them where the parents differ by more than one position
+    inner = [(kid[j] not in parents[:, j]) for kid in kids for j in range(kid.size)
+             if hi[j] - lo[j] > 1]
+    assert any(inner)
+    # 0, the default: uniform crossover, each knob from a parent
+    assert make_tuner("ml2tuner", data.space).hp["crossover_blend"] == 0.0
+    t.hp["crossover_blend"] = 0.0
+    for kid in data.space.value_positions(t._crossover(50, set())):
+        assert all(kid[j] in parents[:, j] for j in range(kid.size))

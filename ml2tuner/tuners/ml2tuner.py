@@ -43,7 +43,8 @@ NO_COMPILER_ONLY = ("epsilon_no_compiler", "local_share", "crossover_share", "cr
                     "p_max_depth_no_compiler", "source_bandit", "bandit_top", "bandit_prior",
                     "init_share_no_compiler", "early_share_no_compiler",
                     "early_epsilon_no_compiler", "random_top_no_compiler",
-                    "p_subsample_no_compiler", "p_subsample_min_budget", "local_spacing")
+                    "p_subsample_no_compiler", "p_subsample_min_budget", "local_spacing",
+                    "crossover_blend")
 
 
 def _xgb_hps(prefix, what, tunable=()):
@@ -127,6 +128,17 @@ class ML2Tuner(Tuner):
         "crossover_top": HP(8, 2, 20, tunable=False,
                                       doc="parents of the crossover children: this many best "
                                           "configurations found"),
+        # off: on the development GPU caches (gpu_dev_paired, 100 paired runs per cache at
+        # seeds 17000 and 18000) 0.25 gave +0.003 / -0.000 / +0.002 and -0.003 / +0.005 / +0.007
+        # mean optimum/best at budgets 50 / 100 / 200, 0.5 -0.002 / -0.000 / +0.004 and -0.000 /
+        # +0.003 / +0.005: short of the gate set before the runs (a mean gain of at least 0 at
+        # every budget), so neither went on to the held-out caches
+        "crossover_blend": HP(0.0, 0.0, 1.0, tunable=False,
+                              doc="0: uniform crossover (each knob from one parent); above 0, "
+                                  "each numeric knob's value position is drawn between the "
+                                  "parents' and up to this share of their distance beyond "
+                                  "(blend crossover, BLX-alpha; values between the parents', "
+                                  "as a particle swarm moves)"),
         "local_spacing": HP(1, 1, 10, tunable=False,
                             doc="the trust region's incumbents: the best configurations found "
                                 "that differ pairwise in at least this many knobs (1: simply "
@@ -639,7 +651,8 @@ class ML2Tuner(Tuner):
         """Children of the best configurations found, each knob taken from one of two parents
         (uniform crossover, as a genetic algorithm's), best-scored by P: a good configuration
         can be several knob changes from each incumbent and still combine their good parts.
-        `k` picks (default: the crossover_share of n_model)."""
+        With crossover_blend above 0, a numeric knob's value comes from between the parents'
+        (and a little beyond) instead. `k` picks (default: the crossover_share of n_model)."""
         k = int(round(self.hp["crossover_share"] * n_model)) if k is None else k
         if k <= 0 or self._compiles or not self.fitted["p"]:
             return []
@@ -652,7 +665,14 @@ class ML2Tuner(Tuner):
         a = self.rng.integers(0, len(best), size=n)
         b = (a + self.rng.integers(1, len(best), size=n)) % len(best)
         mask = self.rng.random((n, pos.shape[1])) < 0.5
-        kids = self.space.positions_to_indices(np.where(mask, pos[a], pos[b]))
+        child = np.where(mask, pos[a], pos[b])
+        blend = self.hp["crossover_blend"]
+        if blend > 0:
+            u = self.rng.uniform(-blend, 1.0 + blend, size=child.shape)
+            between = np.rint(pos[a] + u * (pos[b] - pos[a])).astype(np.int64)
+            numeric = np.array([knob.numeric for knob in self.space.knobs])
+            child = np.where(numeric, np.clip(between, 0, self.space.radix - 1), child)
+        kids = self.space.positions_to_indices(child)
         excl = self.visited | self.known_invalid | taken
         kids = [int(i) for i in dict.fromkeys(kids.tolist()) if i >= 0 and int(i) not in excl]
         if not kids:
