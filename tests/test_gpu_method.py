@@ -299,6 +299,35 @@ def test_early_rounds_take_a_larger_random_share_without_a_compiler(tmp_path, mo
     assert t.stats["rounds"] >= 2 and runs[0] == runs[1]
 
 
+def test_a_stalled_run_takes_a_larger_random_share_until_a_new_best(tmp_path):
+    data = _cache(tmp_path)
+    t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10,
+                   stall_samples_no_compiler=20, stall_epsilon_no_compiler=0.6)
+    t.tune(60, ReplayMeasurer(data))
+    valid = [r.cost if r.valid else np.inf for r in t.results]
+    at_best = int(np.argmin(valid))
+    assert t._since_best() == len(valid) - 1 - at_best
+    # the share follows the samples since the best: stalled for 20 or more, else the default
+    best = min(valid)
+    t.results = [r for r in t.results if not (r.valid and r.cost == best)] + \
+        [r for r in t.results if r.valid and r.cost == best]      # the best comes last
+    assert t._since_best() == 0 and t._epsilon_v() == t.hp["epsilon_no_compiler"] == 0.15
+    worse = [r for r in t.results if not (r.valid and r.cost == best)]
+    t.results = t.results[-1:] + worse[:19]
+    assert t._since_best() == 19 and t._epsilon_v() == 0.15
+    t.results = [t.results[0]] + worse[:20]
+    assert t._since_best() == 20 and t._epsilon_v() == 0.6
+    # no valid sample yet: every sample counts as stalled
+    t.results = [r for r in t.results if not r.valid][:3]
+    assert t._since_best() == len(t.results)
+    # off by default, and the default run is the run without the option, pick for pick
+    assert make_tuner("ml2tuner", data.space).hp["stall_samples_no_compiler"] == 0
+    runs = [[r.index for r in make_tuner("ml2tuner", data.space, seed=3, **hp)
+             .tune(60, ReplayMeasurer(data)).history]
+            for hp in ({}, {"stall_epsilon_no_compiler": 0.9})]
+    assert runs[0] == runs[1]
+
+
 def test_random_picks_can_come_from_ps_better_share(tmp_path):
     data = _cache(tmp_path)
     t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10, random_top_no_compiler=0.25)

@@ -44,7 +44,7 @@ NO_COMPILER_ONLY = ("epsilon_no_compiler", "local_share", "crossover_share", "cr
                     "init_share_no_compiler", "early_share_no_compiler",
                     "early_epsilon_no_compiler", "random_top_no_compiler",
                     "p_subsample_no_compiler", "p_subsample_min_budget", "local_spacing",
-                    "crossover_blend")
+                    "crossover_blend", "stall_samples_no_compiler", "stall_epsilon_no_compiler")
 
 
 def _xgb_hps(prefix, what, tunable=()):
@@ -237,6 +237,16 @@ class ML2Tuner(Tuner):
         "early_epsilon_no_compiler": HP(0.5, 0.0, 1.0, tunable=False,
                                         doc="the V-screened random share of a model round "
                                             "during early_share_no_compiler of the budget"),
+        "stall_samples_no_compiler": HP(0, 0, 1000, tunable=False,
+                                        doc="spaces without a compiler: once this many samples "
+                                            "have passed without a new best, the V-screened "
+                                            "random share of each model round is "
+                                            "stall_epsilon_no_compiler until one is found (0: "
+                                            "off; runs that keep finding better configurations "
+                                            "are unaffected)"),
+        "stall_epsilon_no_compiler": HP(0.5, 0.0, 1.0, tunable=False,
+                                        doc="the V-screened random share of a model round "
+                                            "while a run is stalled (stall_samples_no_compiler)"),
         "random_top_no_compiler": HP(1.0, 0.05, 1.0, tunable=False,
                                      doc="spaces without a compiler: a model round's "
                                          "V-screened random picks are drawn among the "
@@ -741,7 +751,17 @@ class ML2Tuner(Tuner):
         hp = self.hp
         if self.budget and len(self.results) < hp["early_share_no_compiler"] * self.budget:
             return hp["early_epsilon_no_compiler"]
+        if hp["stall_samples_no_compiler"] and self._since_best() >= hp["stall_samples_no_compiler"]:
+            return hp["stall_epsilon_no_compiler"]
         return hp["epsilon_no_compiler"]
+
+    def _since_best(self) -> int:
+        """Samples measured since the best valid cost so far was found (all of them if none
+        is valid)."""
+        costs = [r.cost if r.valid else np.inf for r in self.results]
+        if not costs or not np.isfinite(min(costs)):
+            return len(costs)
+        return len(costs) - 1 - int(np.argmin(costs))
 
     def _n_init(self) -> int:
         """Samples of the random initial design: n_init, or on a space without a compiler at
