@@ -237,6 +237,10 @@ class ML2Tuner(Tuner):
         "early_epsilon_no_compiler": HP(0.5, 0.0, 1.0, tunable=False,
                                         doc="the V-screened random share of a model round "
                                             "during early_share_no_compiler of the budget"),
+        # paired runs on the development caches (100 per cache, seeds 19000 and 20000): 50
+        # samples +0.000 / -0.001 / -0.003 and +0.000 / -0.000 / +0.002 mean optimum/best at
+        # budgets 50 / 100 / 200, 30 samples +0.000 / -0.001 / +0.001 and +0.000 / +0.000 /
+        # -0.002; below the gate (a gain at every budget), so off
         "stall_samples_no_compiler": HP(0, 0, 1000, tunable=False,
                                         doc="spaces without a compiler: once this many samples "
                                             "have passed without a new best, the V-screened "
