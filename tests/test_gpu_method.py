@@ -299,8 +299,25 @@ def test_early_rounds_take_a_larger_random_share_without_a_compiler(tmp_path, mo
     assert t.stats["rounds"] >= 2 and runs[0] == runs[1]
 
 
-def test_a_stalled_run_takes_a_larger_random_share_until_a_new_best(tmp_path):
+def test_a_stalled_run_takes_a_larger_random_share_until_a_new_best(tmp_path, monkeypatch):
+    from ml2tuner.tuners.ml2tuner import ML2Tuner
     data = _cache(tmp_path)
+    asked = []      # (samples since the best before the round, V-screened random picks)
+    real = ML2Tuner._random_valid
+
+    def recording(self, n, use_v=True, **kw):
+        if use_v and self.stats["rounds"]:
+            asked.append((self._since_best(), n))
+        return real(self, n, use_v=use_v, **kw)
+    monkeypatch.setattr(ML2Tuner, "_random_valid", recording)
+    make_tuner("ml2tuner", data.space, seed=1, batch_size=10, epsilon=0.0,
+               stall_samples_no_compiler=10, stall_epsilon_no_compiler=0.8).tune(
+        150, ReplayMeasurer(data))
+    stalled = [n for since, n in asked if since >= 10]
+    fresh = [n for since, n in asked if since < 10]
+    assert stalled and fresh
+    assert sum(stalled) / (10 * len(stalled)) >= 0.6 > 0.35 >= sum(fresh) / (10 * len(fresh))
+    monkeypatch.undo()
     t = make_tuner("ml2tuner", data.space, seed=0, batch_size=10,
                    stall_samples_no_compiler=20, stall_epsilon_no_compiler=0.6)
     t.tune(60, ReplayMeasurer(data))
@@ -318,8 +335,9 @@ def test_a_stalled_run_takes_a_larger_random_share_until_a_new_best(tmp_path):
     t.results = [t.results[0]] + worse[:20]
     assert t._since_best() == 20 and t._epsilon_v() == 0.6
     # no valid sample yet: every sample counts as stalled
-    t.results = [r for r in t.results if not r.valid][:3]
-    assert t._since_best() == len(t.results)
+    t.results = [MeasureResult(index=i, config={}, status=Status.RUNTIME_ERROR)
+                 for i in range(3)]
+    assert not any(r.valid for r in t.results) and t._since_best() == 3
     # off by default, and the default run is the run without the option, pick for pick
     assert make_tuner("ml2tuner", data.space).hp["stall_samples_no_compiler"] == 0
     runs = [[r.index for r in make_tuner("ml2tuner", data.space, seed=3, **hp)

@@ -755,7 +755,8 @@ class ML2Tuner(Tuner):
         hp = self.hp
         if self.budget and len(self.results) < hp["early_share_no_compiler"] * self.budget:
             return hp["early_epsilon_no_compiler"]
-        if hp["stall_samples_no_compiler"] and self._since_best() >= hp["stall_samples_no_compiler"]:
+        stall = hp["stall_samples_no_compiler"]
+        if stall and self._since_best() >= stall:
             return hp["stall_epsilon_no_compiler"]
         return hp["epsilon_no_compiler"]
 
