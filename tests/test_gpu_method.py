@@ -259,18 +259,25 @@ def test_initial_design_takes_a_share_of_the_budget_without_a_compiler(tmp_path)
     assert t._n_init() == 0
 
 
-def test_early_rounds_take_a_larger_random_share_without_a_compiler(tmp_path, monkeypatch):
-    from ml2tuner.accel.measurer import AccelMeasurer
+def _record_random_asks(monkeypatch, key) -> list:
+    """(key(tuner), n) for every V-screened random fill a model round asks ML2Tuner for."""
     from ml2tuner.tuners.ml2tuner import ML2Tuner
-    data = _cache(tmp_path)
-    fills = []      # (samples measured before the round, V-screened random picks asked for)
+    asked = []
     real = ML2Tuner._random_valid
 
     def recording(self, n, use_v=True, **kw):
         if use_v and self.stats["rounds"]:
-            fills.append((len(self.results), n))
+            asked.append((key(self), n))
         return real(self, n, use_v=use_v, **kw)
     monkeypatch.setattr(ML2Tuner, "_random_valid", recording)
+    return asked
+
+
+def test_early_rounds_take_a_larger_random_share_without_a_compiler(tmp_path, monkeypatch):
+    from ml2tuner.accel.measurer import AccelMeasurer
+    data = _cache(tmp_path)
+    # (samples measured before the round, V-screened random picks asked for)
+    fills = _record_random_asks(monkeypatch, lambda t: len(t.results))
 
     def shares(**hp):
         fills.clear()
@@ -300,16 +307,9 @@ def test_early_rounds_take_a_larger_random_share_without_a_compiler(tmp_path, mo
 
 
 def test_a_stalled_run_takes_a_larger_random_share_until_a_new_best(tmp_path, monkeypatch):
-    from ml2tuner.tuners.ml2tuner import ML2Tuner
     data = _cache(tmp_path)
-    asked = []      # (samples since the best before the round, V-screened random picks)
-    real = ML2Tuner._random_valid
-
-    def recording(self, n, use_v=True, **kw):
-        if use_v and self.stats["rounds"]:
-            asked.append((self._since_best(), n))
-        return real(self, n, use_v=use_v, **kw)
-    monkeypatch.setattr(ML2Tuner, "_random_valid", recording)
+    # (samples since the best before the round, V-screened random picks asked for)
+    asked = _record_random_asks(monkeypatch, lambda t: t._since_best())
     make_tuner("ml2tuner", data.space, seed=1, batch_size=10, epsilon=0.0,
                stall_samples_no_compiler=10, stall_epsilon_no_compiler=0.8).tune(
         150, ReplayMeasurer(data))

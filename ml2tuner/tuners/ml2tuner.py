@@ -20,7 +20,7 @@ import numpy as np
 from ..acquisition import ACQUISITIONS, PerformanceEnsemble, acquisition
 from ..data.records import hidden_row
 from ..hparams import HP, acting_on
-from ..measure import MeasureResult
+from ..measure import MeasureResult, best_found_curve
 from ..selection import ml2_step
 from ..surrogates import AdvancedModel, PerformanceModel, ValidityModel, offset_column
 from ..surrogates.defaults import model_settings
@@ -763,10 +763,10 @@ class ML2Tuner(Tuner):
     def _since_best(self) -> int:
         """Samples measured since the best valid cost so far was found (all of them if none
         is valid)."""
-        costs = [r.cost if r.valid else np.inf for r in self.results]
-        if not costs or not np.isfinite(min(costs)):
-            return len(costs)
-        return len(costs) - 1 - int(np.argmin(costs))
+        curve = best_found_curve(self.results)
+        if not curve.size or not np.isfinite(curve[-1]):
+            return len(curve)
+        return len(curve) - 1 - int(np.argmax(curve == curve[-1]))
 
     def _n_init(self) -> int:
         """Samples of the random initial design: n_init, or on a space without a compiler at
