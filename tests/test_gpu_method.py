@@ -491,27 +491,3 @@ def test_blend_crossover_draws_values_between_and_beyond_the_parents(tmp_path):
     t.hp["crossover_blend"] = 0.0
     for kid in data.space.value_positions(t._crossover(50, set())):
         assert all(kid[j] in parents[:, j] for j in range(kid.size))
-
-
-def test_parzen_picks_recombine_the_best_samples_knob_values(tmp_path):
-    data = _cache(tmp_path)
-    t = make_tuner("ml2tuner", data.space, seed=3, n_init=40, init_design="random",
-                   parzen_share_no_compiler=0.5)
-    t.tune(40, ReplayMeasurer(data))           # 40 random samples, then the models are fit
-    assert t.fitted["p"] and len(t.results) == 40
-    best = sorted((r for r in t.results if r.valid), key=lambda r: r.cost)[:4]
-    good_a = set(data.space.value_positions([r.index for r in best])[:, 0].tolist())
-    picks = t._parzen(20, set())
-    assert len(picks) == 10                       # half of a 20-pick model round
-    assert len(set(picks)) == 10 and not set(picks) & t.visited
-    pos = data.space.value_positions(picks)
-    # the best tenth all have a large `a` (cost falls steeply along it): the picks' `a` comes
-    # from those values or their neighbours, far above a uniform draw's mean of 5.5
-    assert pos[:, 0].mean() > 8.5
-    assert np.mean([min(abs(v - g) for g in good_a) <= 1 for v in pos[:, 0]]) >= 0.8
-    # `b` barely matters: its values spread instead of copying one incumbent's
-    assert len(set(pos[:, 1].tolist())) >= 4
-    # off by default, and no picks then
-    assert make_tuner("ml2tuner", data.space).hp["parzen_share_no_compiler"] == 0.0
-    t.hp["parzen_share_no_compiler"] = 0.0
-    assert t._parzen(20, set()) == []

@@ -44,8 +44,7 @@ NO_COMPILER_ONLY = ("epsilon_no_compiler", "local_share", "crossover_share", "cr
                     "init_share_no_compiler", "early_share_no_compiler",
                     "early_epsilon_no_compiler", "random_top_no_compiler",
                     "p_subsample_no_compiler", "p_subsample_min_budget", "local_spacing",
-                    "crossover_blend", "stall_samples_no_compiler", "stall_epsilon_no_compiler",
-                    "parzen_share_no_compiler")
+                    "crossover_blend", "stall_samples_no_compiler", "stall_epsilon_no_compiler")
 
 
 def _xgb_hps(prefix, what, tunable=()):
@@ -140,12 +139,6 @@ class ML2Tuner(Tuner):
                                   "parents' and up to this share of their distance beyond "
                                   "(blend crossover, BLX-alpha; values between the parents', "
                                   "as a particle swarm moves)"),
-        "parzen_share_no_compiler": HP(0.0, 0.0, 1.0, tunable=False,
-                                       doc="share of each model round drawn as the "
-                                           "tree-structured Parzen estimator draws (per-knob "
-                                           "value densities of the best tenth of the samples "
-                                           "against the rest), V-screened; spaces without a "
-                                           "compiler (0: off)"),
         "local_spacing": HP(1, 1, 10, tunable=False,
                             doc="the trust region's incumbents: the best configurations found "
                                 "that differ pairwise in at least this many knobs (1: simply "
@@ -453,7 +446,6 @@ class ML2Tuner(Tuner):
             taken = set(step.compiled)
             local = self._trust_region(n_model, taken)
             local += self._crossover(n_model, taken | set(local))
-            local += self._parzen(n_model, taken | set(local))
             chosen = (local + [i for i in step.ranked if i not in set(local)])[:n_model]
         # epsilon picks bypass V: they are how V's blind spots (rare valid exceptions to a
         # rule it has learned) get discovered; the compiler still screens them for free
@@ -668,49 +660,6 @@ class ML2Tuner(Tuner):
                 if len(keep) == k:
                     break
         return [best[j] for j in keep]
-
-    def _parzen(self, n_model: int, taken: set) -> list[int]:
-        """Picks drawn as the tree-structured Parzen estimator draws them (Bergstra et al.,
-        NeurIPS 2011; Optuna's default sampler): per knob, a density of the values among the
-        best tenth of the valid samples (l) and one among the rest (g), each smoothed over
-        neighbouring value positions and by a uniform prior; for each pick 24 candidates are
-        drawn from l, knob by knob, and the one with the highest l/g that V passes is taken.
-        Drawing knob by knob recombines the values good configurations share, wherever they
-        were measured, where the trust region and crossover stay next to the best few. The
-        parzen_share_no_compiler of n_model."""
-        k = int(round(self.hp["parzen_share_no_compiler"] * n_model))
-        if k <= 0 or self._compiles or not self.fitted["p"]:
-            return []
-        valid = sorted((r for r in self.results if r.valid), key=lambda r: r.cost)
-        if len(valid) < 2:
-            return []
-        n_good = min(math.ceil(0.1 * len(valid)), 25)      # Optuna's default split
-        pos = self.space.value_positions([r.index for r in valid])
-        radix = self.space.radix
-        log_l, log_g = [], []
-        for j, r in enumerate(radix.tolist()):
-            # a value's weight spreads to its neighbours on a numeric knob (a Parzen window
-            # one position wide), and each density has one uniform pseudo-observation
-            kern = (np.exp(-0.5 * (np.arange(r)[None, :] - pos[:, j:j + 1]) ** 2)
-                    if self.space.knobs[j].numeric else
-                    (np.arange(r)[None, :] == pos[:, j:j + 1]).astype(float))
-            kern /= kern.sum(axis=1, keepdims=True)
-            dens = [kern[:n_good].sum(axis=0) + 1.0 / r, kern[n_good:].sum(axis=0) + 1.0 / r]
-            log_l.append(np.log(dens[0] / dens[0].sum()))
-            log_g.append(np.log(dens[1] / dens[1].sum()))
-        excl = self.visited | self.known_invalid | taken
-        out: list[int] = []
-        for _ in range(k):
-            draw = np.column_stack([self.rng.choice(len(lj), size=24, p=np.exp(lj))
-                                    for lj in log_l])
-            idx = self.space.positions_to_indices(draw)
-            ratio = sum(log_l[j][draw[:, j]] - log_g[j][draw[:, j]] for j in range(len(radix)))
-            ok = np.array([i >= 0 and int(i) not in excl and int(i) not in out for i in idx])
-            if ok.any():
-                ok[ok] = self._pv(idx[ok]) >= self.hp["v_threshold"]
-            if ok.any():
-                out.append(int(idx[ok][np.argmax(ratio[ok])]))
-        return out
 
     def _crossover(self, n_model: int, taken: set, k: int | None = None) -> list[int]:
         """Children of the best configurations found, each knob taken from one of two parents
