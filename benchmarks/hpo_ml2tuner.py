@@ -45,7 +45,7 @@ TRAIN_LAYERS = ["C2", "C4", "C6", "C8", "C10"]
 #: against 0.4-0.6 s per profile), so alpha, neighbour_top and use_a decide how much of the
 #: time budget goes on compiles that are never measured.
 PARAMS = {
-    "gpu": ["batch_size", "n_init", "v_threshold", "epsilon", "epsilon_no_compiler",
+    "gpu": ["batch_size", "n_init_no_compiler", "v_threshold", "epsilon", "epsilon_no_compiler",
             "local_share", "crossover_share", "crossover_top", "neighbour_top", "init_design"],
     "vta": ["batch_size", "n_init", "v_threshold", "epsilon", "a_min_valid", "alpha",
             "neighbour_top", "use_a"]}

@@ -105,7 +105,9 @@ def tune_task(measurer: Measurer, tuner: str = "ml2tuner", trials: int = 200, *,
             check_output_file(plot, "plot", suffixes=plot_suffixes())
     m = measurer
     t = make_tuner(tuner, m.space, seed=seed, **(hp or {}))
-    n_init = t.hp.get("n_init", 0)          # read before a warm start sets it to 0
+    # read before a warm start sets it to 0
+    n_init = t.hp.get("n_init" if m.has_compiler else "n_init_no_compiler",
+                      t.hp.get("n_init", 0))
     if model is not None:
         from .warmstart import warm_start
         warm_start(t, model, m)

@@ -101,8 +101,9 @@ def warm_start(tuner, model, task=None, prior_samples: float = 50.0):
     round. `task` gives the new task's descriptor: a dict, a measurer (AccelMeasurer, or a
     ReplayMeasurer of an ml2tuner trace) or a trace path. Returns the bound `TaskModels`.
 
-    Sets `tuner.hp["n_init"] = 0` (the trace header then records it): ML2Tuner skips its random
-    initial design once its models count as fitted and n_init samples are in.
+    Sets `tuner.hp["n_init"]` and `n_init_no_compiler` to 0 (the trace header then records it):
+    ML2Tuner skips its random initial design once its models count as fitted and n_init
+    samples are in.
     """
     from .errors import UserError
     from .data.descriptors import task_descriptor

@@ -201,7 +201,8 @@ def test_source_bandit_credits_picks_that_beat_the_top_k(tmp_path):
 
 
 def test_sourced_rounds_name_a_source_for_every_pick(tmp_path):
-    data, t = _tuned(tmp_path, n=60, epsilon=0.0, init_share_no_compiler=0.0)
+    data, t = _tuned(tmp_path, n=60, epsilon=0.0, init_share_no_compiler=0.0,
+                     n_init_no_compiler=8)
     assert t.stats["rounds"] == 5
     # every pick after the random first batch came from a source and was credited once
     credited = sum(t.source_hits.values()) + sum(t.source_misses.values())
@@ -217,10 +218,13 @@ def test_refit_period_without_a_compiler(tmp_path):
         return count_v_fits(_cache(tmp_path), 80, seed=0, batch_size=10, **hp)
     _d, fixed = _tuned(tmp_path, source_bandit=False)
     assert not fixed.source_of                            # the default: fixed shares
-    assert v_fits() == (3, 8)                             # the default: rounds 1, 3 and 6
-    assert v_fits(refit_every_no_compiler=1) == (8, 8)    # every round
-    assert v_fits(refit_every_no_compiler=1, refit_every=3) == (8, 8)   # that is for compilers
-    assert v_fits(refit_every_no_compiler=2)[0] == 5      # rounds 1, 2, 4, 6 and 8
+    # the default: every round after a random start of 16 (two batches of 10)
+    assert v_fits() == (7, 7)
+    v_fits_8 = lambda **hp: v_fits(n_init_no_compiler=8, **hp)      # noqa: E731
+    assert v_fits_8() == (8, 8)                                       # every round
+    assert v_fits_8(refit_every_no_compiler=3) == (3, 8)              # rounds 1, 3 and 6
+    assert v_fits_8(refit_every_no_compiler=1, refit_every=3) == (8, 8)  # that is for compilers
+    assert v_fits_8(refit_every_no_compiler=2)[0] == 5                # rounds 1, 2, 4, 6, 8
 
 
 def test_initial_design_takes_a_share_of_the_budget_without_a_compiler(tmp_path):
@@ -234,16 +238,19 @@ def test_initial_design_takes_a_share_of_the_budget_without_a_compiler(tmp_path)
         assert len(t.results) == min(budget, len(data.space))
         return t._n_init(), at[0], t
     assert make_tuner("ml2tuner", data.space).hp["init_share_no_compiler"] == 0.0
-    # the default, share 0: n_init alone (the models take over after the first batch of 10)
-    assert first_fit(80, init_share_no_compiler=0.0)[:2] == (8, 10)
+    # the default, share 0: n_init_no_compiler alone, 16 (the models take over after two
+    # batches of 10)
+    assert first_fit(80, init_share_no_compiler=0.0)[:2] == (16, 20)
+    assert first_fit(80, init_share_no_compiler=0.0, n_init_no_compiler=8)[:2] == (8, 10)
     # a quarter of 80 is 20: two random batches of 10, then the models
     assert first_fit(80)[:2] == (20, 20)
     assert first_fit(120)[:2] == (30, 30)
-    # n_init is the floor
-    assert first_fit(20)[:2] == (8, 10)
-    assert first_fit(80, n_init=40)[:2] == (40, 40)
+    # n_init_no_compiler is the floor; n_init is for spaces with a compiler
+    assert first_fit(20, n_init_no_compiler=8)[:2] == (8, 10)
+    assert first_fit(80, n_init_no_compiler=40)[:2] == (40, 40)
+    assert first_fit(80, n_init=40)[:2] == (20, 20)
     # so a shorter run is not the prefix of a longer one
-    short, long_ = first_fit(40)[2], first_fit(80)[2]
+    short, long_ = (first_fit(b, n_init_no_compiler=8)[2] for b in (40, 80))
     assert [r.index for r in short.results[:10]] == [r.index for r in long_.results[:10]]
     assert [r.index for r in short.results[10:20]] != [r.index for r in long_.results[10:20]]
     # with a compiler, n_init holds whatever the budget
@@ -470,7 +477,7 @@ def test_spaced_incumbents_sit_in_separate_basins(tmp_path):
 def test_blend_crossover_draws_values_between_and_beyond_the_parents(tmp_path):
     data = _cache(tmp_path)
     t = make_tuner("ml2tuner", data.space, seed=0, crossover_share=1.0, crossover_top=2,
-                   init_design="random", crossover_blend=0.5)
+                   init_design="random", crossover_blend=0.5, n_init_no_compiler=8)
     t.tune(10, ReplayMeasurer(data))       # the random first batch: parents far apart
     assert t.fitted["p"]
     parents = data.space.value_positions(

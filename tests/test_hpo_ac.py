@@ -67,8 +67,8 @@ def test_ml2tuner_space_is_read_from_its_table():
     defaults = {n: h.default for n, h in table.items()}
     assert set(t) == {n for n, h in table.items() if h.tunable and (
         h.condition is None or h.condition[0] in t or h.active(defaults))}
-    assert set(t) == {"batch_size", "n_init", "v_threshold", "epsilon", "a_min_valid",
-                      "local_share", "init_design"}
+    assert set(t) == {"batch_size", "n_init", "n_init_no_compiler", "v_threshold", "epsilon",
+                      "a_min_valid", "local_share", "init_design"}
     assert to_configspace(t)["init_design"].choices == ("random", "maximin")
     sa = {n for n, h in table.items() if h.condition and h.condition[0] == "explorer"}
     named = searched(table, list(t) + ["explorer"] + sorted(sa))
@@ -89,8 +89,8 @@ def test_default_search_leaves_out_what_acts_on_no_training_space():
     assert set(searched(table, space_kinds={"compiler", "no_compiler"})) == set(both)
     vta = searched(table, space_kinds={"compiler"})
     kt = searched(table, space_kinds={"no_compiler"})
-    assert set(both) - set(vta) == {"local_share", "init_design"}
-    assert set(both) - set(kt) == {"a_min_valid"}
+    assert set(both) - set(vta) == {"n_init_no_compiler", "local_share", "init_design"}
+    assert set(both) - set(kt) == {"n_init", "a_min_valid"}
     # a setting named by the user is searched whatever the spaces
     assert "a_min_valid" in searched(table, ["a_min_valid", "batch_size"], {"no_compiler"})
     assert space_kind(C9) == "compiler"
@@ -251,12 +251,12 @@ def test_hpo_default_search_on_traces_with_a_compiler(monkeypatch, tmp_path, cap
     monkeypatch.setattr(ev, "run_one", fake)
     d = hpo("ml2tuner", [C9], [C10], "random", evals=3, repeats=1, budget=20,
             out_dir=tmp_path, validate_repeats=1)
-    assert d["not_searched_no_effect"] == ["local_share", "init_design"]
+    assert d["not_searched_no_effect"] == ["n_init_no_compiler", "local_share", "init_design"]
     assert "batch_size" in d["searched"] and "a_min_valid" in d["searched"]
-    assert not set(d["searched"]) & {"local_share", "init_design"}
+    assert not set(d["searched"]) & {"n_init_no_compiler", "local_share", "init_design"}
     assert seen and all("init_design" not in hp and "local_share" not in hp for hp in seen)
-    assert "not searched (no effect on these training spaces): local_share, init_design" \
-        in capsys.readouterr().err
+    assert ("not searched (no effect on these training spaces): n_init_no_compiler, "
+            "local_share, init_design") in capsys.readouterr().err
 
 
 def test_hpo_when_the_defaults_crash(monkeypatch, tmp_path):

@@ -33,13 +33,14 @@ XGB = dict(n_estimators=(10, 600), max_depth=(1, 12), eta=(0.01, 1.0))
 #: larger ones through simulated annealing or a random sample of this size
 WHOLE_SPACE = 100_000
 SA = ("explorer", ("sa",))
-#: settings that act only where the space has a compiler (Model A, the compile filter) or only
+#: settings that act only where the space has a compiler (Model A, the compile filter, the
+#: originals of the `_no_compiler` twins) or only
 #: where it has none (the trust region, crossover and V-screened random shares, the first
 #: batch's design, the source bandit, the `_no_compiler` twins)
-COMPILER_ONLY = ("a_min_valid", "use_a", "a_rank_compiled", "compile_filter", "refit_every",
-                 "p_max_depth", "a_n_estimators", "a_max_depth", "a_eta")
-NO_COMPILER_ONLY = ("epsilon_no_compiler", "local_share", "crossover_share", "crossover_top",
-                    "local_diverse", "init_design", "refit_every_no_compiler",
+COMPILER_ONLY = ("n_init", "a_min_valid", "use_a", "a_rank_compiled", "compile_filter",
+                 "refit_every", "p_max_depth", "a_n_estimators", "a_max_depth", "a_eta")
+NO_COMPILER_ONLY = ("n_init_no_compiler", "epsilon_no_compiler", "local_share", "crossover_share",
+                    "crossover_top", "local_diverse", "init_design", "refit_every_no_compiler",
                     "p_max_depth_no_compiler", "source_bandit", "bandit_top", "bandit_prior",
                     "init_share_no_compiler", "early_share_no_compiler",
                     "early_epsilon_no_compiler", "random_top_no_compiler",
@@ -70,6 +71,14 @@ class ML2Tuner(Tuner):
         "alpha": HP(1.0, 0.0, 8.0, doc="the explorer proposes (alpha+1)*N candidates per round",
                     tunable=False),
         "n_init": HP(8, 2, 200, doc="random initial samples before the models take over"),
+        # 16 with refit_every_no_compiler 1, against 8 with 3: on the development GPU caches
+        # +0.012 / +0.006 / +0.005 mean optimum/best at budgets 50 / 100 / 200 (100 paired runs
+        # per cache at each of seeds 26000 and 27000), and first in every group of the GPU
+        # benchmark at 50, 100 and 200 on seeds 0, 1 and 2 (convolution_milo__A4000, where
+        # runs climb steadily from few samples, lower on seeds 0 and 1); the wider start finds
+        # the optimum's basin more often and the models, refit every round, climb it sooner
+        "n_init_no_compiler": HP(16, 2, 200, doc="n_init on spaces without a compiler (no "
+                                                  "hidden features, e.g. Kernel Tuner caches)"),
         "v_threshold": HP(0.2, 0.02, 0.98, doc="Model V: minimum predicted validity to keep "
                           "(low: compile errors are caught by the compile filter anyway)"),
         "epsilon": HP(0.05, 0.0, 0.5, doc="share of each round picked uniformly at random"),
@@ -174,12 +183,10 @@ class ML2Tuner(Tuner):
         # every round; warm-started boosting saves less and costs score, so it is off
         "refit_every": HP(3, 1, 10, tunable=False,
                           doc="refit V, P and A after every this many rounds (1: every round)"),
-        # 1 (every round) won on the development GPU caches with 2 x 60 paired runs per cache
-        # (+0.016 / +0.008 / +0.005 mean optimum/best at budgets 50 / 100 / 200) but lost at 100
-        # and 200 in the 20-repeat benchmark (held out 0.937 / 0.953 against 0.943 / 0.967,
-        # development 0.943 / 0.982 against 0.944 / 0.986): P converges sooner and a run stays
-        # in its basin, where three rounds down one stale ranking spread the picks
-        "refit_every_no_compiler": HP(3, 1, 10, tunable=False,
+        # 1 (every round) alone won on the development GPU caches but lost at 100 and 200 in an
+        # earlier 20-repeat benchmark (P converges sooner and a run stays in its basin); with
+        # the wider random start of n_init_no_compiler 16 it is the default (see there)
+        "refit_every_no_compiler": HP(1, 1, 10, tunable=False,
                                       doc="refit_every on spaces without a compiler (no "
                                           "compiles; a refit on a few hundred samples takes "
                                           "milliseconds, so the period trades exploration, "
@@ -733,8 +740,8 @@ class ML2Tuner(Tuner):
     def use_prior_models(self, v, p, a=None, hidden_names=None) -> None:
         """Install V and P (and A, with the hidden-feature order its columns follow) trained
         elsewhere, e.g. a bundle blended with this run's own models (`warmstart`). They count
-        as fitted from the first round, so the random initial design is skipped: `n_init`
-        becomes 0, and the trace header records that."""
+        as fitted from the first round, so the random initial design is skipped: `n_init` (and
+        `n_init_no_compiler`) become 0, and the trace header records that."""
         self.v, self.p = v, p
         self._pred = {}         # whole-space predictions of the models they replace
         self.fitted.update(v=True, p=True)
@@ -742,7 +749,7 @@ class ML2Tuner(Tuner):
             self.a = a
             self.hidden_names = list(hidden_names) if hidden_names is not None else None
             self.fitted["a"] = True
-        self.hp["n_init"] = 0
+        self.hp["n_init"] = self.hp["n_init_no_compiler"] = 0
 
     def queue_initial_design(self, indices) -> None:
         """Measure `indices` (best first) before any random pick, skipping visited and known
@@ -769,10 +776,10 @@ class ML2Tuner(Tuner):
         return len(curve) - 1 - int(np.argmax(curve == curve[-1]))
 
     def _n_init(self) -> int:
-        """Samples of the random initial design: n_init, or on a space without a compiler at
-        least init_share_no_compiler of the budget (0 stays 0: a transfer prior's models
-        take over from the first round)."""
-        n = self.hp["n_init"]
+        """Samples of the random initial design: n_init, or on a space without a compiler
+        n_init_no_compiler and at least init_share_no_compiler of the budget (0 stays 0: a
+        transfer prior's models take over from the first round)."""
+        n = self._for_space("n_init")
         if n and not self._compiles and self.budget:
             n = max(n, int(round(self.hp["init_share_no_compiler"] * self.budget)))
         return n
