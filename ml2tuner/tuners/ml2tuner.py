@@ -34,9 +34,9 @@ XGB = dict(n_estimators=(10, 600), max_depth=(1, 12), eta=(0.01, 1.0))
 WHOLE_SPACE = 100_000
 SA = ("explorer", ("sa",))
 #: settings that act only where the space has a compiler (Model A, the compile filter, the
-#: originals of the `_no_compiler` twins) or only
-#: where it has none (the trust region, crossover and V-screened random shares, the first
-#: batch's design, the source bandit, the `_no_compiler` twins)
+#: originals of the `_no_compiler` twins) or only where it has none (the trust region,
+#: crossover and V-screened random shares, the first batch's design, the source bandit, the
+#: `_no_compiler` twins)
 COMPILER_ONLY = ("n_init", "a_min_valid", "use_a", "a_rank_compiled", "compile_filter",
                  "refit_every", "p_max_depth", "a_n_estimators", "a_max_depth", "a_eta")
 NO_COMPILER_ONLY = ("n_init_no_compiler", "epsilon_no_compiler", "local_share", "crossover_share",
@@ -75,8 +75,9 @@ class ML2Tuner(Tuner):
         # +0.012 / +0.006 / +0.005 mean optimum/best at budgets 50 / 100 / 200 (100 paired runs
         # per cache at each of seeds 26000 and 27000), and first in every group of the GPU
         # benchmark at 50, 100 and 200 on seeds 0, 1 and 2 (convolution_milo__A4000, where
-        # runs climb steadily from few samples, lower on seeds 0 and 1); the wider start finds
-        # the optimum's basin more often and the models, refit every round, climb it sooner
+        # runs climb steadily from few samples, -0.031 at 200 on seed 1, level on seed 0 and
+        # +0.015 on seed 2); the wider start finds the optimum's basin more often and the
+        # models, refit every round, climb it sooner
         "n_init_no_compiler": HP(16, 2, 200, doc="n_init on spaces without a compiler (no "
                                                   "hidden features, e.g. Kernel Tuner caches)"),
         "v_threshold": HP(0.2, 0.02, 0.98, doc="Model V: minimum predicted validity to keep "
@@ -188,9 +189,10 @@ class ML2Tuner(Tuner):
         # the wider random start of n_init_no_compiler 16 it is the default (see there)
         "refit_every_no_compiler": HP(1, 1, 10, tunable=False,
                                       doc="refit_every on spaces without a compiler (no "
-                                          "compiles; a refit on a few hundred samples takes "
-                                          "milliseconds, so the period trades exploration, "
-                                          "not time)"),
+                                          "compiles, so the period trades exploration against "
+                                          "replay time: V's and P's refits are most of a "
+                                          "replayed run's time, and every round instead of "
+                                          "every third about halves replay speed)"),
         # off: on the development GPU caches (60 paired runs each, V and P refit every round
         # in both arms) every variant tried lost to the fixed shares at budgets 50 and 100 (by
         # 0.009-0.024 optimum/best): the picks that beat the top-k are mostly the trust
